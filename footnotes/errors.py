@@ -1,0 +1,28 @@
+"""The error hierarchy. Raised in the core with a message a user can act on;
+converted to exit codes, ``gr.Error`` or HTTP responses only at the edges."""
+
+from __future__ import annotations
+
+
+class FootnotesError(Exception):
+    """Base of every error Footnotes raises on purpose."""
+
+
+class UnsupportedFileError(FootnotesError):
+    """The file's type is not one Footnotes reads."""
+
+
+class DocumentError(FootnotesError):
+    """A file could not be read into a document (corrupt, binary, undecodable)."""
+
+
+class EmptyDocumentError(DocumentError):
+    """The file holds no text."""
+
+
+class StoreError(FootnotesError):
+    """The store cannot be reached, or holds nothing to answer from."""
+
+
+class ConfigError(FootnotesError):
+    """A setting is invalid."""

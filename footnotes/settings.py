@@ -1,0 +1,61 @@
+"""One settings class for the whole product.
+
+Built once in an entry point (CLI, server) and passed down; nothing reads
+configuration at import time. Every field maps to a ``FOOTNOTES_*``
+environment variable; the names are a contract that scripts outside the
+project rely on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+def default_store() -> Path:
+    """The store folder used when none is given: ``~/.local/share/footnotes/store``."""
+    return Path.home() / ".local" / "share" / "footnotes" / "store"
+
+
+class Settings(BaseSettings):
+    """Configuration of Footnotes. Env prefix ``FOOTNOTES_``."""
+
+    model_config = SettingsConfigDict(env_prefix="FOOTNOTES_", extra="ignore")
+
+    store: Path = Field(default_factory=default_store, description="Folder of the embedded store.")
+    collection: str = Field("default", description="Chroma collection to use.")
+    chroma_url: str = Field("", description="Chroma server URL; empty means the embedded store.")
+    embed_model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description="Bundled MiniLM, or any sentence-transformers name or local path.",
+    )
+    passage_words: int = Field(160, description="Target passage size in words.")
+    embed_batch_size: int = Field(64, description="Passages embedded per encoder call.")
+    top_k: int = Field(5, description="Passages retrieved per question.")
+    max_answer_sentences: int = Field(3, description="Sentences at most in an answer.")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]", value):
+            raise ValueError(
+                f"collection name {value!r} must be 3-62 characters of letters, digits, "
+                "'.', '_' or '-', starting and ending with a letter or digit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Settings:
+        if self.passage_words < 20:
+            raise ValueError(f"passage_words must be at least 20 (got {self.passage_words})")
+        if self.embed_batch_size < 1:
+            raise ValueError(f"embed_batch_size must be positive (got {self.embed_batch_size})")
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be positive (got {self.top_k})")
+        return self

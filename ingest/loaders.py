@@ -1,0 +1,331 @@
+"""Files to documents: exact text plus structure (headings, paragraphs, pages).
+
+Built on the well-kept parsers directly (pypdf, python-docx, BeautifulSoup,
+charset-normalizer) rather than llama-index's file readers, because those
+flatten a file to one string and drop what citations need: which offsets are
+headings, and where each PDF page begins and ends in the text.
+
+Contract: ``load(path, doc_id)`` returns a :class:`Document` or raises
+:class:`UnsupportedFileError` / :class:`DocumentError` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from footnotes.errors import DocumentError, EmptyDocumentError, UnsupportedFileError
+from footnotes.ingest.model import Block, Document
+
+FORMATS = {
+    ".txt": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
+
+
+def file_format(path: Path) -> str:
+    """The format name for ``path``, or raise :class:`UnsupportedFileError`."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        supported = ", ".join(sorted(FORMATS))
+        raise UnsupportedFileError(f"{path}: unsupported type {path.suffix or '(none)'!r}; "
+                                   f"supported: {supported}")
+    return fmt
+
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 of a file's bytes: what decides whether a file changed."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def load(path: Path, doc_id: str, data: bytes | None = None) -> Document:
+    """Read ``path`` (or the bytes already read from it) into a :class:`Document`."""
+    fmt = file_format(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise DocumentError(f"{path}: file vanished before it could be read") from exc
+        except OSError as exc:
+            raise DocumentError(f"{path}: cannot read ({exc.strerror})") from exc
+    if not data.strip():
+        raise EmptyDocumentError(f"{path}: empty file")
+    reader = _READERS[fmt]
+    text, blocks, title, pages = reader(path, data)
+    if not blocks or not text.strip():
+        raise EmptyDocumentError(f"{path}: no text found")
+    return Document(
+        id=doc_id,
+        title=title or _title_from_name(path),
+        format=fmt,
+        text=text,
+        content_hash=content_hash(data),
+        blocks=tuple(blocks),
+        pages=pages,
+    )
+
+
+_Parsed = tuple[str, list[Block], str | None, int | None]
+
+
+def _title_from_name(path: Path) -> str:
+    return re.sub(r"[_-]+", " ", path.stem).strip() or path.name
+
+
+# --- plain text and markdown -------------------------------------------------
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """Decode a text file: UTF-8 (BOM dropped), else a confident detection, else refuse."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError(f"{path}: binary data, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.chaos > 0.2:
+        raise DocumentError(f"{path}: not valid UTF-8 and no text encoding could be detected")
+    text = str(best)
+    if _looks_binary(text):
+        raise DocumentError(f"{path}: binary data, not text")
+    return text
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:8192]
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v")
+    return controls > max(1, len(sample) // 100)
+
+
+def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Non-blank runs of ``text[start:end]`` between blank lines, trimmed."""
+    spans = []
+    pos = start
+    for m in _PARAGRAPH_BREAK.finditer(text, start, end):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, end))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def _is_plain_heading(text: str, a: int, b: int) -> bool:
+    """A one-line paragraph of a few words with no closing punctuation."""
+    line = text[a:b]
+    return (
+        "\n" not in line
+        and 0 < len(line.split()) <= 12
+        and len(line) <= 100
+        and line[-1] not in ".!?:;,\u2026\"\u201d"
+        and not line.lstrip()[:1] in {"\u2022", "-", "*"}
+    )
+
+
+def _read_txt(path: Path, data: bytes) -> _Parsed:
+    text = decode_text(path, data)
+    blocks = [Block(a, b, heading=_is_plain_heading(text, a, b)) for a, b in _paragraphs(text, 0, len(text))]
+    headings = [text[b.start : b.end] for b in blocks if b.heading]
+    title = next((h for h in headings if len(h.split()) >= 3), headings[0] if headings else None)
+    return text, blocks, title, None
+
+
+def _read_md(path: Path, data: bytes) -> _Parsed:
+    text = decode_text(path, data)
+    blocks: list[Block] = []
+    title = None
+    for a, b in _paragraphs(text, 0, len(text)):
+        # A heading line may sit directly above its paragraph: split it off.
+        pos = a
+        for line in re.finditer(r"[^\n]*", text[a:b]):
+            la, lb = a + line.start(), a + line.end()
+            if la == lb or not _MD_HEADING.match(text[la:lb]):
+                continue
+            if pos < la:
+                blocks.extend(Block(s, e) for s, e in _paragraphs(text, pos, la))
+            blocks.append(Block(la, lb, heading=True))
+            if title is None:
+                title = _MD_HEADING.match(text[la:lb]).group(2)  # type: ignore[union-attr]
+            pos = lb
+        if pos < b:
+            blocks.extend(Block(s, e) for s, e in _paragraphs(text, pos, b))
+    return text, blocks, title, None
+
+
+def heading_text(document: Document, block: Block) -> str:
+    """The words of a heading block, without markdown's ``#`` marks."""
+    raw = document.text[block.start : block.end]
+    m = _MD_HEADING.match(raw) if document.format == "md" else None
+    return (m.group(2) if m else raw).strip()
+
+
+# --- built documents: html, docx, pdf -----------------------------------------
+
+
+class _Builder:
+    """Accumulates blocks into one text, recording each block's offsets."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.blocks: list[Block] = []
+
+    def add(self, content: str, heading: bool = False, page: int | None = None,
+            separator: str = "\n\n") -> None:
+        content = content.strip()
+        if not content:
+            return
+        if self.parts:
+            self.parts.append(separator)
+            self.length += len(separator)
+        start = self.length
+        self.parts.append(content)
+        self.length += len(content)
+        self.blocks.append(Block(start, self.length, heading=heading, page=page))
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+_HTML_SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
+_HTML_BLOCKS = {
+    "p", "div", "li", "ul", "ol", "section", "article", "main", "header", "footer", "nav",
+    "aside", "blockquote", "pre", "table", "tr", "td", "th", "dd", "dt", "dl", "figure",
+    "figcaption", "form", "fieldset", "address", "details", "summary", "body", "html",
+    "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr",
+}
+_HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _read_html(path: Path, data: bytes) -> _Parsed:
+    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+    try:
+        soup = BeautifulSoup(data, "html.parser")
+    except Exception as exc:  # bs4 raises assorted errors on broken markup
+        raise DocumentError(f"{path}: cannot parse HTML ({exc})") from exc
+    builder = _Builder()
+    pending: list[str] = []
+
+    def flush(heading: bool = False) -> None:
+        content = re.sub(r"\s+", " ", "".join(pending)).strip()
+        pending.clear()
+        builder.add(content, heading=heading)
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString):
+                pending.append(str(child))
+                continue
+            if not isinstance(child, Tag) or child.name in _HTML_SKIP:
+                continue
+            if child.name in _HTML_HEADINGS:
+                flush()
+                pending.append(child.get_text(" "))
+                flush(heading=True)
+            elif child.name in _HTML_BLOCKS:
+                flush()
+                walk(child)
+                flush()
+            else:
+                walk(child)
+
+    walk(soup)
+    flush()
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ").strip() if title_tag else None
+    if not title:
+        first = next((b for b in builder.blocks if b.heading), None)
+        title = builder.text()[first.start : first.end] if first else None
+    return builder.text(), builder.blocks, title or None, None
+
+
+def _read_docx(path: Path, data: bytes) -> _Parsed:
+    import io
+    import zipfile
+
+    try:
+        import docx
+        from docx.table import Table
+
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise DocumentError(f"{path}: not a valid DOCX file ({exc.__class__.__name__})") from exc
+    except Exception as exc:  # python-docx raises lxml and package errors
+        raise DocumentError(f"{path}: cannot read DOCX ({exc})") from exc
+    builder = _Builder()
+    title = (document.core_properties.title or "").strip() or None
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells = [c.text.strip() for c in row.cells if c.text.strip()]
+                builder.add(" | ".join(dict.fromkeys(cells)))
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        is_heading = style.startswith("Heading") or style == "Title"
+        content = item.text.replace("\r", "")
+        builder.add(content, heading=is_heading)
+        if is_heading and title is None and content.strip():
+            title = content.strip()
+    return builder.text(), builder.blocks, title, None
+
+
+def _read_pdf(path: Path, data: bytes) -> _Parsed:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise DocumentError(f"{path}: PDF is encrypted")
+        page_texts = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise DocumentError(f"{path}: not a readable PDF ({exc.__class__.__name__}: {exc})") from exc
+    builder = _Builder()
+    for number, page_text in enumerate(page_texts, start=1):
+        page_text = page_text.replace("\x00", "")
+        for a, b in _paragraphs(page_text, 0, len(page_text)):
+            builder.add(page_text[a:b], page=number)
+    title = None
+    try:
+        meta = reader.metadata
+        title = (meta.title or "").strip() if meta else None
+    except (PyPdfError, ValueError, KeyError, TypeError):
+        title = None
+    return builder.text(), builder.blocks, title or None, len(page_texts)
+
+
+_READERS: dict[str, Callable[[Path, bytes], _Parsed]] = {
+    "txt": _read_txt,
+    "md": _read_md,
+    "html": _read_html,
+    "docx": _read_docx,
+    "pdf": _read_pdf,
+}

@@ -1,0 +1,92 @@
+"""Documents to passages that follow the document's structure.
+
+Hand-written because llama-index's node parsers re-find each chunk with
+``str.find`` to set ``start_char_idx`` (wrong for repeated text, missing when
+whitespace was normalised) and know nothing of pages or headings. Here a
+passage is always a slice of the document text: blocks (headings, paragraphs)
+are packed up to a target size, a long paragraph is cut at sentence
+boundaries, and a passage never crosses a page or a heading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from footnotes.ingest.loaders import heading_text
+from footnotes.ingest.model import Block, Document, Passage
+from footnotes.ingest.sentences import split_sentences, word_count
+
+
+def split_passages(document: Document, target_words: int = 160) -> list[Passage]:
+    """Cut ``document`` into passages of about ``target_words`` words.
+
+    Guarantees, for every passage ``p``: ``document.text[p.start:p.end] == p.text``,
+    ``p.text`` is not blank, and all of ``p`` lies on one page.
+    """
+    if target_words < 1:
+        raise ValueError(f"target_words must be positive (got {target_words})")
+    passages: list[Passage] = []
+    for start, end, section, page in _spans(document, target_words):
+        passages.append(
+            Passage(
+                document_id=document.id,
+                index=len(passages),
+                start=start,
+                end=end,
+                text=document.text[start:end],
+                title=document.title,
+                section=section,
+                page=page,
+            )
+        )
+    return passages
+
+
+def _units(document: Document, target_words: int) -> Iterator[tuple[Block, int]]:
+    """Blocks, with paragraphs over the target cut into sentence runs; yields (unit, words)."""
+    text = document.text
+    for block in document.blocks:
+        words = word_count(text[block.start : block.end])
+        if block.heading or words <= target_words:
+            yield block, words
+            continue
+        run: list[tuple[int, int]] = []
+        run_words = 0
+        for s, e in split_sentences(text, block.start, block.end):
+            w = word_count(text[s:e])
+            if run and run_words + w > target_words:
+                yield Block(run[0][0], run[-1][1], page=block.page), run_words
+                run, run_words = [], 0
+            run.append((s, e))
+            run_words += w
+        if run:
+            yield Block(run[0][0], run[-1][1], page=block.page), run_words
+
+
+def _spans(document: Document, target_words: int) -> Iterator[tuple[int, int, str | None, int | None]]:
+    section: str | None = None
+    current: list[Block] = []
+    current_words = 0
+    current_section: str | None = None
+
+    def flush() -> Iterator[tuple[int, int, str | None, int | None]]:
+        if current:
+            yield current[0].start, current[-1].end, current_section, current[0].page
+
+    for unit, words in _units(document, target_words):
+        starts_new = (
+            not current
+            or unit.page != current[0].page
+            or (unit.heading and not all(b.heading for b in current))
+            or current_words + words > target_words
+        )
+        if starts_new:
+            yield from flush()
+            current, current_words = [], 0
+        if unit.heading:
+            section = heading_text(document, unit)
+        if all(b.heading for b in current):
+            current_section = section
+        current.append(unit)
+        current_words += words
+    yield from flush()

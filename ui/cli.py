@@ -1,0 +1,241 @@
+"""The ``footnotes`` command. Builds :class:`Settings`, wires the services, and
+turns :class:`FootnotesError` into a one-line message and a non-zero exit.
+
+Heavy libraries (torch, chromadb, llama-index) load inside the commands that
+need them, so ``footnotes --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional
+
+import typer
+
+from footnotes.errors import FootnotesError
+from footnotes.settings import Settings
+
+app = typer.Typer(
+    name="footnotes",
+    help="Answers from your documents, every claim cited to the exact sentence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store folder [env FOOTNOTES_STORE].")]
+CollectionOpt = Annotated[
+    Optional[str], typer.Option("--collection", help="Collection [env FOOTNOTES_COLLECTION].")
+]
+UrlOpt = Annotated[
+    Optional[str],
+    typer.Option("--chroma-url", help="Chroma server URL; empty = embedded [env FOOTNOTES_CHROMA_URL]."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def build_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the CLI options given taking precedence."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        _fail(f"invalid setting {field}: {first['msg']}")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"footnotes: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    chroma_url: UrlOpt = None,
+    passage_words: Annotated[
+        Optional[int], typer.Option("--passage-words", help="Target passage size in words.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sync files into the store: add new, update changed, remove deleted; embed only what changed."""
+    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url,
+                              passage_words=passage_words)
+    try:
+        from footnotes.index.embedding import load_embedding
+        from footnotes.index.store import Store
+        from footnotes.index.sync import Ingestor
+
+        ingestor = Ingestor(Store.from_settings(settings), lambda: load_embedding(settings),
+                            settings)
+        with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+            report = ingestor.sync(paths, progress=progress)
+    except FootnotesError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"counts": report.counts, "embedded": report.embedded,
+                               "files": [asdict(o) for o in report.outcomes]}, ensure_ascii=False))
+    else:
+        for o in report.outcomes:
+            if o.status in ("failed", "skipped"):
+                typer.echo(f"{o.status}: {o.reason}", err=True)
+        typer.echo(", ".join(f"{n} {k}" for k, n in report.counts.items())
+                   + f"; {report.embedded} passages embedded")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+class _progress:
+    """A rich progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        self._bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[rate]} passages/s"), TimeRemainingColumn(),
+                             transient=True)
+        self._bar.__enter__()
+        self._task = self._bar.add_task("embed", total=None, rate="-")
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        task = self._bar.tasks[0]
+        elapsed = task.elapsed or 0.0
+        rate = f"{done / elapsed:.1f}" if elapsed > 0 and done else "-"
+        self._bar.update(self._task, completed=done, total=total, rate=rate)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+@app.command()
+def docs(
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    chroma_url: UrlOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the documents in the collection."""
+    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
+    try:
+        from footnotes.index.store import Store
+
+        records = Store.from_settings(settings, create=False).list_documents()
+    except FootnotesError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([_public(asdict(r)) for r in records], ensure_ascii=False))
+        return
+    for r in records:
+        pages = f"{r.pages} pages, " if r.pages else ""
+        typer.echo(f"{r.id}\t{r.title}\t{r.format}\t{pages}{r.passages} passages\t"
+                   f"{r.content_hash[:12]}\t{r.ingested_at}")
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in ("id", "title", "format", "pages", "passages", "content_hash",
+                                   "ingested_at")}
+
+
+@app.command()
+def remove(
+    ids: Annotated[list[str], typer.Argument(help="Document ids, as `footnotes docs` lists them.")],
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    chroma_url: UrlOpt = None,
+) -> None:
+    """Remove documents and all their passages."""
+    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
+    try:
+        from footnotes.index.store import Store
+
+        target = Store.from_settings(settings, create=False)
+        missing = [i for i in ids if not target.remove_document(i)]
+    except FootnotesError as exc:
+        _fail(str(exc))
+    typer.echo(f"removed {len(ids) - len(missing)}")
+    if missing:
+        _fail(f"not in collection {settings.collection!r}: {', '.join(missing)}", code=1)
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="The question.")] = None,
+    batch: Annotated[
+        Optional[Path],
+        typer.Option("--batch", help="JSON lines of {question, history?}; one answer per line out."),
+    ] = None,
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    chroma_url: UrlOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question from the documents, citing the sentences used."""
+    if (question is None) == (batch is None):
+        _fail("give a QUESTION or --batch FILE (one of them)")
+    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
+    try:
+        from footnotes.index.ask import Asker, parse_history
+
+        asker = Asker.from_settings(settings)
+        if batch is None:
+            assert question is not None
+            answer = asker.ask(question)
+            if as_json:
+                typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            else:
+                typer.echo(render_text(answer.to_dict()))
+            return
+        for number, line in enumerate(_read_lines(batch), start=1):
+            try:
+                row = json.loads(line)
+                answer = asker.ask(str(row["question"]), parse_history(row.get("history")))
+            except (ValueError, KeyError, TypeError) as exc:
+                _fail(f"{batch}:{number}: not a question line ({exc})")
+            typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    except FootnotesError as exc:
+        _fail(str(exc))
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{path}: cannot read ({exc.strerror})")
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def render_text(answer: dict[str, Any]) -> str:
+    """The answer and its sources, for a terminal."""
+    lines = [answer["answer"], ""]
+    for c in answer["citations"] or answer.get("related", []):
+        where = f", p. {c['page']}" if c["page"] else (f", {c['section']}" if c["section"] else "")
+        label = f"[{c['n']}]" if answer["answered"] else "related:"
+        lines.append(f"{label} {c['title']} ({c['document']}{where}, chars {c['start']}-{c['end']})")
+        lines.append(f"    \u201c{c['quote'][:300]}\u201d")
+    return "\n".join(lines).rstrip()
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
