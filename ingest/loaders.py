@@ -95,7 +95,14 @@ def decode_text(path: Path, data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    results = from_bytes(data)
+    best = results.best()
+    # On short text the detector can rank a look-alike codepage (cp1257, cp1250) first and
+    # turn "naïve" into "naļve"; take cp1252, the commonest legacy encoding, when it reads
+    # the bytes about as cleanly.
+    western = next((m for m in results if m.encoding == "cp1252"), None)
+    if best is not None and western is not None and western.chaos <= best.chaos + 0.1:
+        best = western
     if best is None or best.chaos > 0.2:
         raise DocumentError(f"{path}: not valid UTF-8 and no text encoding could be detected")
     text = str(best)
@@ -156,7 +163,7 @@ def _read_md(path: Path, data: bytes) -> _Parsed:
     for a, b in _paragraphs(text, 0, len(text)):
         # A heading line may sit directly above its paragraph: split it off.
         pos = a
-        for line in re.finditer(r"[^\n]*", text[a:b]):
+        for line in re.finditer(r"[^\r\n]*", text[a:b]):  # CRLF: keep "\r" out of headings
             la, lb = a + line.start(), a + line.end()
             if la == lb or not _MD_HEADING.match(text[la:lb]):
                 continue
@@ -217,7 +224,8 @@ _HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 def _read_html(path: Path, data: bytes) -> _Parsed:
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+    from bs4 import BeautifulSoup, NavigableString, Tag
+    from bs4.element import PreformattedString
 
     try:
         soup = BeautifulSoup(data, "html.parser")
@@ -233,7 +241,7 @@ def _read_html(path: Path, data: bytes) -> _Parsed:
 
     def walk(node: Tag) -> None:
         for child in node.children:
-            if isinstance(child, Comment):
+            if isinstance(child, PreformattedString):  # comments, <!doctype>, <?pi?>
                 continue
             if isinstance(child, NavigableString):
                 pending.append(str(child))
@@ -254,7 +262,7 @@ def _read_html(path: Path, data: bytes) -> _Parsed:
     walk(soup)
     flush()
     title_tag = soup.find("title")
-    title = title_tag.get_text(" ").strip() if title_tag else None
+    title = " ".join(title_tag.get_text(" ").split()) if title_tag else None
     if not title:
         first = next((b for b in builder.blocks if b.heading), None)
         title = builder.text()[first.start : first.end] if first else None

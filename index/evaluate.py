@@ -1,0 +1,167 @@
+"""``footnotes eval``: measure answers against a question set.
+
+Rows are JSON lines ``{"question", "answers"?, "gold"?, "answerable"?,
+"history"?, "pages"?}``: ``answers`` are strings the answer should contain,
+``gold`` a substring of the supporting passage, ``pages`` (1-based) the pages
+where the support lies, for sets whose gold text does not match the extracted
+text verbatim. Matching is case- and space-insensitive.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from footnotes.errors import FootnotesError
+from footnotes.index.answer import Answer
+from footnotes.index.ask import Turn, parse_history
+
+
+class _Asks(Protocol):
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    question: str
+    answers: list[str] = field(default_factory=list)
+    gold: str | None = None
+    answerable: bool = True
+    history: list[Turn] = field(default_factory=list)
+    pages: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RowResult:
+    row: EvalRow
+    answer: Answer
+    latency_ms: float
+    contains: bool | None
+    cited: bool | None
+    page_hit: bool | None
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    rows: list[RowResult]
+    answer_containment: float | None
+    citation_hit: float | None
+    page_hit: float | None
+    abstention_precision: float | None
+    abstention_recall: float | None
+    mean_answer_chars: float
+    mean_cited_chars: float
+    mean_cited_sentences: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "questions": len(self.rows),
+            "answerable": sum(1 for r in self.rows if r.row.answerable),
+            "answer_containment": self.answer_containment,
+            "citation_hit": self.citation_hit,
+            "page_hit": self.page_hit,
+            "abstention_precision": self.abstention_precision,
+            "abstention_recall": self.abstention_recall,
+            "mean_answer_chars": round(self.mean_answer_chars, 1),
+            "mean_cited_chars": round(self.mean_cited_chars, 1),
+            "mean_cited_sentences": round(self.mean_cited_sentences, 2),
+            "latency_p50_ms": round(self.latency_p50_ms, 1),
+            "latency_p95_ms": round(self.latency_p95_ms, 1),
+        }
+
+
+def load_rows(path: Path) -> list[EvalRow]:
+    """Parse a question file, or raise :class:`FootnotesError` naming the bad line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise FootnotesError(f"{path}: cannot read ({exc.strerror})") from exc
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            rows.append(
+                EvalRow(
+                    question=str(raw["question"]),
+                    answers=[str(a) for a in raw.get("answers") or []],
+                    gold=str(raw["gold"]) if raw.get("gold") else None,
+                    answerable=bool(raw.get("answerable", True)),
+                    history=parse_history(raw.get("history")),
+                    pages=[int(p) for p in raw.get("pages") or []],
+                )
+            )
+        except (ValueError, KeyError, TypeError, FootnotesError) as exc:
+            raise FootnotesError(f"{path}:{number}: not an eval row ({exc})") from exc
+    if not rows:
+        raise FootnotesError(f"{path}: no questions")
+    return rows
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip().lower()
+
+
+def evaluate(asker: _Asks, rows: list[EvalRow]) -> EvalReport:
+    """Ask every row's question and score the answers."""
+    results = []
+    for row in rows:
+        t0 = time.perf_counter()
+        answer = asker.ask(row.question, row.history)
+        latency = (time.perf_counter() - t0) * 1000
+        results.append(_score(row, answer, latency))
+    return _report(results)
+
+
+def _score(row: EvalRow, answer: Answer, latency_ms: float) -> RowResult:
+    text = normalise(answer.answer)
+    quotes = [normalise(c.quote) for c in answer.citations]
+    expected = [normalise(a) for a in row.answers]
+    contains = any(a in text for a in expected) if row.answerable and expected else None
+    needles = expected + ([normalise(row.gold)] if row.gold else [])
+    cited = (any(n in q for n in needles for q in quotes) if row.answerable and needles else None)
+    pages = set(row.pages)
+    page_hit = any(c.page in pages for c in answer.citations) if row.answerable and pages else None
+    return RowResult(row, answer, latency_ms, contains, cited, page_hit)
+
+
+def _rate(values: list[bool | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 3) if known else None
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _report(results: list[RowResult]) -> EvalReport:
+    abstained = [r for r in results if not r.answer.answered]
+    unanswerable = [r for r in results if not r.row.answerable]
+    true_abstentions = sum(1 for r in abstained if not r.row.answerable)
+    answered = [r for r in results if r.answer.answered]
+    n = max(1, len(results))
+    return EvalReport(
+        rows=results,
+        answer_containment=_rate([r.contains for r in results]),
+        citation_hit=_rate([r.cited for r in results]),
+        page_hit=_rate([r.page_hit for r in results]),
+        abstention_precision=round(true_abstentions / len(abstained), 3) if abstained else None,
+        abstention_recall=round(true_abstentions / len(unanswerable), 3) if unanswerable else None,
+        mean_answer_chars=sum(len(r.answer.answer) for r in results) / n,
+        mean_cited_chars=sum(sum(len(c.quote) for c in r.answer.citations) for r in answered)
+        / max(1, len(answered)),
+        mean_cited_sentences=sum(len(r.answer.citations) for r in answered) / max(1, len(answered)),
+        latency_p50_ms=_percentile([r.latency_ms for r in results], 0.5),
+        latency_p95_ms=_percentile([r.latency_ms for r in results], 0.95),
+    )
