@@ -35,8 +35,11 @@ class Settings(BaseSettings):
     )
     passage_words: int = Field(160, description="Target passage size in words.")
     embed_batch_size: int = Field(64, description="Passages embedded per encoder call.")
-    top_k: int = Field(5, description="Passages retrieved per question.")
+    candidates: int = Field(30, description="Sentences each retriever (dense, BM25) proposes.")
     max_answer_sentences: int = Field(3, description="Sentences at most in an answer.")
+    abstain_threshold: float = Field(
+        0.39, description="Answer only above this confidence (calibrated; see README)."
+    )
 
     @field_validator("collection")
     @classmethod
@@ -56,6 +59,10 @@ class Settings(BaseSettings):
             raise ValueError(f"passage_words must be at least 20 (got {self.passage_words})")
         if self.embed_batch_size < 1:
             raise ValueError(f"embed_batch_size must be positive (got {self.embed_batch_size})")
-        if self.top_k < 1:
-            raise ValueError(f"top_k must be positive (got {self.top_k})")
+        if self.candidates < 1:
+            raise ValueError(f"candidates must be positive (got {self.candidates})")
+        if self.max_answer_sentences < 1:
+            raise ValueError(
+                f"max_answer_sentences must be positive (got {self.max_answer_sentences})"
+            )
         return self

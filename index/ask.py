@@ -1,17 +1,35 @@
-"""The question-answering service: embed, retrieve, compose. Loaded once, asked many times."""
+"""The question-answering service: contextualise, retrieve, compose.
+
+Loaded once (model, store, lexical index) and asked many times; holds no
+per-user state, so one instance serves every CLI batch line and every chat
+session. A follow-up question ("What threat did he cite?") is retrieved
+together with the previous question when it leans on it (a pronoun, a
+leading "and", or too few words of its own), so it finds the passage the
+conversation is about.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from footnotes.errors import FootnotesError, StoreError
 from footnotes.index.answer import Answer, compose
+from footnotes.index.lexical import tokenize
+from footnotes.index.retrieve import Retriever
 from footnotes.index.store import Store
+from footnotes.ingest.sentences import split_sentences
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+
+_LEANS_ON_CONTEXT = re.compile(
+    r"\b(?:he|she|it|its|they|them|their|theirs|him|his|her|hers|there|then|that one|"
+    r"these|those|the same|this)\b|^\s*(?:and|but|also|what about|how about|why)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -22,13 +40,34 @@ class Turn:
     content: str
 
 
+def contextualise(question: str, history: list[Turn]) -> str:
+    """The retrieval query for ``question``: with the previous question when it leans on it."""
+    previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+    if not previous:
+        return question
+    if _LEANS_ON_CONTEXT.search(question) or len(tokenize(question)) < 2:
+        return f"{previous[-1].strip()} {question}"
+    return question
+
+
+def term_sets(question: str, query: str) -> list[list[str]]:
+    """Content words of the question, and of each of its sentences if it has several.
+
+    A question with no content words of its own ("And then?") takes the
+    words of its contextualised query.
+    """
+    whole = tokenize(question) or tokenize(query)
+    parts = [tokenize(question[a:b]) for a, b in split_sentences(question)]
+    return [whole] + ([p for p in parts if p] if len(parts) > 1 else [])
+
+
 class Asker:
     """Answers questions from one store collection."""
 
     def __init__(self, store: Store, embed_model: BaseEmbedding, settings: Settings) -> None:
         self.store = store
-        self.embed_model = embed_model
         self.settings = settings
+        self.retriever = Retriever(store, embed_model, settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Asker:
@@ -40,13 +79,20 @@ class Asker:
         return cls(store, load_embedding(settings), settings)
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        """Answer ``question`` (with the conversation so far) from the documents."""
         question = question.strip()
         if not question:
             raise FootnotesError("the question is empty")
-        query = question
-        embedding = self.embed_model.get_query_embedding(query)
-        hits = self.store.search(embedding, self.settings.top_k)
-        return compose(question, hits, max_sentences=self.settings.max_answer_sentences)
+        query = contextualise(question, history or [])
+        retrieval = self.retriever.retrieve(query, k=self.settings.candidates)
+        return compose(
+            question,
+            term_sets(question, query),
+            retrieval,
+            self.store.passages_by_id,
+            threshold=self.settings.abstain_threshold,
+            max_sentences=self.settings.max_answer_sentences,
+        )
 
 
 def parse_history(raw: object) -> list[Turn]:

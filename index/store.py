@@ -1,11 +1,14 @@
 """The store: passages with their embeddings, and every document's full text.
 
-Two Chroma collections per Footnotes collection: ``NAME`` holds passages
+Three Chroma collections per Footnotes collection: ``NAME`` holds passages
 (written through llama-index's ``ChromaVectorStore``, as ``TextNode`` with
-character offsets), ``NAME.documents`` holds one record per document with its
-full text and its catalogue entry (hash, format, pages, source folder), so a
-citation can always be shown in context, from an embedded store or a server
-alike. Reads go to Chroma directly, so scores are plain cosine similarities.
+character offsets; a passage's vector is the normalised mean of its
+sentences'), ``NAME.sentences`` holds every sentence with its own embedding
+(the unit of retrieval and citation), and ``NAME.documents`` holds one record
+per document with its full text and catalogue entry (hash, format, pages,
+source folder), so a citation can always be shown in context, from an
+embedded store or a server alike. Reads go to Chroma directly, so scores are
+plain cosine similarities.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 DOCS_SUFFIX = ".documents"
+SENTENCES_SUFFIX = ".sentences"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,35 @@ class PassageHit:
     score: float
 
 
+@dataclass(frozen=True)
+class SentenceHit:
+    """A stored sentence, the unit of retrieval and citation, with its scores."""
+
+    id: str
+    document_id: str
+    passage_id: str
+    position: int  # the sentence's index in its document
+    title: str
+    section: str | None
+    page: int | None
+    start: int
+    end: int
+    text: str
+    dense: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """A sentence to store: its id, text, embedding and position metadata."""
+
+    id: str
+    text: str
+    embedding: list[float]
+    metadata: dict[str, str | int]
+
+
 def make_client(settings: Settings) -> ClientAPI:
     """A Chroma client for the settings: embedded by default, HTTP with a URL. Telemetry off."""
     import chromadb
@@ -85,6 +118,7 @@ class Store:
         self.name = name
         self._passages = self._collection(name, create)
         self._documents = self._collection(name + DOCS_SUFFIX, create)
+        self._sentences = self._collection(name + SENTENCES_SUFFIX, create)
 
     @classmethod
     def from_settings(cls, settings: Settings, create: bool = True) -> Store:
@@ -130,22 +164,34 @@ class Store:
 
     # --- writes -----------------------------------------------------------
 
-    def put_document(self, record: DocumentRecord, text: str, nodes: list[TextNode]) -> None:
-        """Store a document's passages, then drop any of an older version, then its record.
+    def put_document(self, record: DocumentRecord, text: str, nodes: list[TextNode],
+                     sentences: list[SentenceRow]) -> None:
+        """Store a document's passages and sentences, drop those of an older version, then
+        write its record.
 
-        New passages carry the new content hash in their ids, so a crash
-        midway leaves the old version whole, and a rerun finishes the job.
+        New rows carry the new content hash in their ids, so a crash midway
+        leaves the old version whole, and a rerun finishes the job.
         """
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        vector_store = ChromaVectorStore(chroma_collection=self._passages)
+        for start in range(0, len(sentences), _WRITE_BATCH):
+            rows = sentences[start : start + _WRITE_BATCH]
+            self._sentences.upsert(
+                ids=[r.id for r in rows],
+                embeddings=[r.embedding for r in rows],
+                documents=[r.text for r in rows],
+                metadatas=[r.metadata for r in rows],  # type: ignore[misc]
+            )
         if nodes:
-            vector_store.add(nodes)
-        keep = {n.node_id for n in nodes}
-        old = self._passages.get(where={"document_id": record.id}, include=[])
-        stale = [i for i in old["ids"] if i not in keep]
-        if stale:
-            self._passages.delete(ids=stale)
+            ChromaVectorStore(chroma_collection=self._passages).add(nodes)
+        for collection, keep in (
+            (self._passages, {n.node_id for n in nodes}),
+            (self._sentences, {r.id for r in sentences}),
+        ):
+            old = collection.get(where={"document_id": record.id}, include=[])
+            stale = [i for i in old["ids"] if i not in keep]
+            if stale:
+                collection.delete(ids=stale)
         meta = {k: ("" if v is None else v) for k, v in asdict(record).items() if k != "id"}
         self._documents.upsert(ids=[record.id], documents=[text], metadatas=[meta],
                                embeddings=[[1.0]])
@@ -154,6 +200,7 @@ class Store:
         """Remove a document and all its passages; False if it was not stored."""
         known = self.get_document(doc_id) is not None
         self._passages.delete(where={"document_id": doc_id})
+        self._sentences.delete(where={"document_id": doc_id})
         self._documents.delete(ids=[doc_id])
         return known
 
@@ -177,6 +224,59 @@ class Store:
             hits.append(_hit(pid, text or "", meta, 1.0 - float(dist)))
         return hits
 
+    def signature(self) -> str:
+        """Changes whenever a document is added, changed or removed."""
+        import hashlib
+
+        got = self._documents.get(include=["metadatas"])
+        pairs = sorted(
+            f"{i}\0{m.get('content_hash', '')}" for i, m in zip(got["ids"], got["metadatas"] or [])
+        )
+        return hashlib.sha256("\n".join(pairs).encode()).hexdigest()
+
+    def search_sentences(self, embedding: list[float], k: int) -> list[SentenceHit]:
+        """The ``k`` sentences most similar to ``embedding`` (cosine in ``dense``)."""
+        count = self._sentences.count()
+        if count == 0:
+            return []
+        got = self._sentences.query(
+            query_embeddings=[embedding],
+            n_results=min(k, count),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            _sentence(sid, text or "", meta, 1.0 - float(dist))
+            for sid, text, meta, dist in zip(
+                got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0],
+                (got["distances"] or [[]])[0],
+            )
+        ]
+
+    def all_sentences(self) -> list[SentenceHit]:
+        """Every stored sentence, in a stable order, e.g. to build the lexical index."""
+        got = self._sentences.get(include=["documents", "metadatas"])
+        rows = [
+            _sentence(sid, text or "", meta, 0.0)
+            for sid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
+        return sorted(rows, key=lambda r: (r.document_id, r.position))
+
+    def sentence_embeddings(self, ids: list[str]) -> list[list[float]]:
+        """Stored embeddings of the given sentences, in the order asked."""
+        got = self._sentences.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []))
+        return [list(by_id[i]) for i in ids]
+
+    def passages_by_id(self, ids: list[str]) -> dict[str, PassageHit]:
+        """The stored passages with these ids (missing ones are left out)."""
+        if not ids:
+            return {}
+        got = self._passages.get(ids=ids, include=["documents", "metadatas"])
+        return {
+            pid: _hit(pid, text or "", meta, 0.0)
+            for pid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        }
+
     def all_passages(self) -> list[PassageHit]:
         """Every passage (text and position), e.g. to build a lexical index."""
         got = self._passages.get(include=["documents", "metadatas"])
@@ -184,6 +284,27 @@ class Store:
             _hit(pid, text or "", meta, 0.0)
             for pid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         ]
+
+
+_WRITE_BATCH = 1000
+
+
+def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
+    page = meta.get("page")
+    section = meta.get("section")
+    return SentenceHit(
+        id=sid,
+        document_id=str(meta.get("document_id", "")),
+        passage_id=str(meta.get("passage_id", "")),
+        position=int(meta.get("position", 0)),
+        title=str(meta.get("title", "")),
+        section=str(section) if section not in (None, "") else None,
+        page=int(page) if page not in (None, "") else None,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        dense=dense,
+    )
 
 
 def _record(doc_id: str, meta: Any) -> DocumentRecord:

@@ -45,4 +45,6 @@ class Passage:
     title: str
     section: str | None = None
     page: int | None = None
+    sentences: tuple[tuple[int, int], ...] = ()
+    """The passage's sentences, as offsets into the document text."""
     metadata: dict[str, str] = field(default_factory=dict)

@@ -37,6 +37,7 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
                 title=document.title,
                 section=section,
                 page=page,
+                sentences=tuple(split_sentences(document.text, start, end)),
             )
         )
     return passages

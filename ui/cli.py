@@ -87,7 +87,7 @@ def ingest(
             if o.status in ("failed", "skipped"):
                 typer.echo(f"{o.status}: {o.reason}", err=True)
         typer.echo(", ".join(f"{n} {k}" for k, n in report.counts.items())
-                   + f"; {report.embedded} passages embedded")
+                   + f"; {report.embedded} sentences embedded")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -107,7 +107,7 @@ class _progress:
                                    TimeRemainingColumn)
 
         self._bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[rate]} passages/s"), TimeRemainingColumn(),
+                             TextColumn("{task.fields[rate]} sentences/s"), TimeRemainingColumn(),
                              transient=True)
         self._bar.__enter__()
         self._task = self._bar.add_task("embed", total=None, rate="-")
@@ -211,6 +211,50 @@ def ask(
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     except FootnotesError as exc:
         _fail(str(exc))
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="JSON lines: question, answers?, gold?, "
+                                              "answerable?, history?, pages?")],
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    chroma_url: UrlOpt = None,
+    as_json: JsonOpt = False,
+    show_misses: Annotated[bool, typer.Option("--misses", help="List the rows that missed.")] = False,
+) -> None:
+    """Measure answers against a question set (ingests nothing)."""
+    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
+    try:
+        from footnotes.index.ask import Asker
+        from footnotes.index.evaluate import evaluate as run_eval
+        from footnotes.index.evaluate import load_rows
+
+        rows = load_rows(questions)
+        report = run_eval(Asker.from_settings(settings), rows)
+    except FootnotesError as exc:
+        _fail(str(exc))
+    summary = report.summary()
+    if as_json:
+        summary["rows"] = [
+            {"question": r.row.question, "answered": r.answer.answered,
+             "answerable": r.row.answerable, "contains": r.contains, "cited": r.cited,
+             "page_hit": r.page_hit, "latency_ms": round(r.latency_ms, 1),
+             "answer": r.answer.answer}
+            for r in report.rows
+        ]
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    width = max(len(k) for k in summary)
+    for key, value in summary.items():
+        typer.echo(f"{key:<{width}}  {'-' if value is None else value}")
+    if show_misses:
+        for r in report.rows:
+            wrong = (r.row.answerable != r.answer.answered) or False in (r.contains, r.cited,
+                                                                          r.page_hit)
+            if wrong:
+                typer.echo(f"MISS {r.row.question!r} answered={r.answer.answered}: "
+                           f"{r.answer.answer[:200]}")
 
 
 def _read_lines(path: Path) -> list[str]:
