@@ -5,9 +5,10 @@ Builds a temporary store with the sample article and the BlockchainSolana PDF
 prints, and a calibration table: the confidence of every in-corpus question
 (each set against its own document) and of every out-of-corpus question (the
 sample article's unanswerable questions, and each set's questions asked of
-the *other* document). The threshold is the highest one that still answers
-95% of in-corpus questions; the table shows what share of out-of-corpus
-questions it abstains on.
+the *other* document). A sweep of thresholds shows, for each, the
+share of in-corpus questions answered and of out-of-corpus questions
+abstained on; the best threshold maximises their sum (Youden's J), and the
+setting's default is taken from it.
 
 Run::
 
@@ -23,6 +24,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker
 from footnotes.index.embedding import load_embedding
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
@@ -39,6 +41,12 @@ def solana_rows() -> list[EvalRow]:
     """The 58 BlockchainSolana questions, matched by the gold context's page (1-based)."""
     gold = json.loads((SOLANA / "gold_context_offsets.json").read_text(encoding="utf-8"))
     return [EvalRow(question=g["query"], pages=[p + 1 for p in g["pages_0based"]]) for g in gold]
+
+
+def _effective(answer: Answer, threshold: float) -> float:
+    """The confidence, or 0 when the answer-type check vetoed it (abstained above threshold)."""
+    vetoed = not answer.answered and answer.confidence >= threshold
+    return 0.0 if vetoed else answer.confidence
 
 
 def main() -> None:
@@ -71,30 +79,41 @@ def main() -> None:
             results[name] = evaluate(askers[name], rows).summary()
 
         # Calibration: confidence of in-corpus and out-of-corpus questions.
-        inside, outside = [], []
+        inside: list[float] = []
+        same_topic: list[float] = []
+        other_corpus: list[float] = []
         for name, rows in sets.items():
             other = "solana" if name == "article" else "article"
             for row in rows:
-                conf = askers[name].ask(row.question, row.history).confidence
-                (inside if row.answerable else outside).append(conf)
+                answer = askers[name].ask(row.question, row.history)
+                conf = _effective(answer, base.abstain_threshold)
+                (inside if row.answerable else same_topic).append(conf)
                 if row.answerable and not row.history:
-                    outside.append(askers[other].ask(row.question).confidence)
-        inside.sort()
-        cut = inside[int(0.05 * len(inside))]
+                    crossed = askers[other].ask(row.question)
+                    other_corpus.append(_effective(crossed, base.abstain_threshold))
+        outside = same_topic + other_corpus
+        sweep = []
+        for step in range(20, 61, 2):
+            t = step / 100
+            sweep.append({
+                "threshold": t,
+                "answered_in_corpus": round(sum(c >= t for c in inside) / len(inside), 3),
+                "abstained_same_topic": round(sum(c < t for c in same_topic) / len(same_topic), 3),
+                "abstained_other_corpus": round(
+                    sum(c < t for c in other_corpus) / len(other_corpus), 3),
+            })
+        best = max(sweep, key=lambda r: (
+            r["answered_in_corpus"]
+            + sum(c < r["threshold"] for c in outside) / len(outside),
+            -r["threshold"],
+        ))
         calibration = {
             "in_corpus": len(inside),
-            "out_of_corpus": len(outside),
-            "threshold_answering_95pct": round(cut, 3),
-            "abstained_out_of_corpus_at_that_threshold": round(
-                sum(c < cut for c in outside) / len(outside), 3
-            ),
+            "same_topic_unanswerable": len(same_topic),
+            "other_corpus": len(other_corpus),
+            "best_threshold": best["threshold"],
             "setting": base.abstain_threshold,
-            "answered_in_corpus_at_setting": round(
-                sum(c >= base.abstain_threshold for c in inside) / len(inside), 3
-            ),
-            "abstained_out_of_corpus_at_setting": round(
-                sum(c < base.abstain_threshold for c in outside) / len(outside), 3
-            ),
+            "sweep": sweep,
         }
         if args.json:
             print(json.dumps({"eval": results, "calibration": calibration}, indent=1))
@@ -105,7 +124,12 @@ def main() -> None:
                 print(f"  {key:<22} {'-' if value is None else value}")
         print("== abstention calibration")
         for key, value in calibration.items():
-            print(f"  {key:<42} {value}")
+            if key != "sweep":
+                print(f"  {key:<24} {value}")
+        print("  threshold  answered-in-corpus  abstained-same-topic  abstained-other-corpus")
+        for r in calibration["sweep"]:
+            print(f"  {r['threshold']:>9.2f}  {r['answered_in_corpus']:>18}  "
+                  f"{r['abstained_same_topic']:>20}  {r['abstained_other_corpus']:>22}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

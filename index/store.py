@@ -162,6 +162,9 @@ class Store:
     def passage_count(self) -> int:
         return self._passages.count()
 
+    def sentence_count(self) -> int:
+        return self._sentences.count()
+
     # --- writes -----------------------------------------------------------
 
     def put_document(self, record: DocumentRecord, text: str, nodes: list[TextNode],

@@ -132,7 +132,8 @@ def test_sync_into_server_adds_once_then_finds_it_unchanged(
     store = Store.from_settings(settings, create=False)  # a new client: the data is on the server
     assert [r.id for r in store.list_documents()] == [ARTICLE.name]
     passages = store.passage_count()
-    assert passages == first.embedded
+    assert store.sentence_count() == first.embedded
+    assert passages == first.outcomes[0].passages
 
     again = _sync(settings, embed_model, folder)
 
