@@ -41,6 +41,32 @@ class Settings(BaseSettings):
         0.38, description="Answer only above this confidence (calibrated; see README)."
     )
 
+    # Serving (``footnotes serve``)
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(7860, description="Port to bind.")
+    root_path: str = Field("", description="Public sub-path, e.g. /qa, for a reverse proxy.")
+    auth: str = Field(
+        "", description="UI logins: 'user:password' pairs separated by commas, or a file of lines."
+    )
+    api_token: str = Field("", description="Bearer token every /api call must carry.")
+    allow_unauthenticated: bool = Field(
+        False, description="Allow binding beyond loopback with no auth or token."
+    )
+    max_upload_mb: int = Field(50, description="Largest accepted upload, in MB.")
+    upload_dir: Path | None = Field(None, description="Where uploads are kept; default STORE/uploads.")
+
+    @field_validator("root_path")
+    @classmethod
+    def _root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("/"):
+            raise ValueError(f"root path {value!r} must start with '/'")
+        return value
+
+    def uploads(self) -> Path:
+        """The folder uploaded files are written to."""
+        return self.upload_dir if self.upload_dir is not None else self.store / "uploads"
+
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, value: str) -> str:

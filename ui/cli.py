@@ -257,6 +257,40 @@ def evaluate(
                            f"{r.answer.answer[:200]}")
 
 
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to bind [env FOOTNOTES_HOST].")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port [env FOOTNOTES_PORT].")] = None,
+    root_path: Annotated[
+        Optional[str], typer.Option("--root-path", help="Sub-path, e.g. /qa [env FOOTNOTES_ROOT_PATH].")
+    ] = None,
+    auth: Annotated[
+        Optional[str],
+        typer.Option(help="UI logins user:password[,...] or a file of them [env FOOTNOTES_AUTH]."),
+    ] = None,
+    allow_unauthenticated: Annotated[
+        Optional[bool],
+        typer.Option("--allow-unauthenticated", help="Allow a non-loopback bind with no auth."),
+    ] = None,
+    store: StoreOpt = None,
+    collection: CollectionOpt = None,
+    chroma_url: UrlOpt = None,
+) -> None:
+    """Serve the chat and the HTTP API (FOOTNOTES_API_TOKEN protects /api)."""
+    import os
+
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url, host=host,
+                              port=port, root_path=root_path, auth=auth,
+                              allow_unauthenticated=allow_unauthenticated)
+    try:
+        from footnotes.ui.server import serve as run_server
+
+        run_server(settings)
+    except FootnotesError as exc:
+        _fail(str(exc))
+
+
 def _read_lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
