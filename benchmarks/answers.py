@@ -21,7 +21,6 @@ import argparse
 import json
 import shutil
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from footnotes.index.answer import Answer
@@ -61,7 +60,10 @@ def main() -> None:
         if args.threshold is not None:
             base = base.model_copy(update={"abstain_threshold": args.threshold})
         embed = load_embedding(base)
-        corpora = {"article": ROOT / "samples", "solana": SOLANA / "source_files" / "BlockchainSolana.pdf"}
+        corpora = {
+            "article": ROOT / "samples",
+            "solana": SOLANA / "source_files" / "BlockchainSolana.pdf",
+        }
         askers = {}
         for name, path in corpora.items():
             settings = base.model_copy(update={"collection": name})
@@ -95,18 +97,25 @@ def main() -> None:
         sweep = []
         for step in range(20, 61, 2):
             t = step / 100
-            sweep.append({
-                "threshold": t,
-                "answered_in_corpus": round(sum(c >= t for c in inside) / len(inside), 3),
-                "abstained_same_topic": round(sum(c < t for c in same_topic) / len(same_topic), 3),
-                "abstained_other_corpus": round(
-                    sum(c < t for c in other_corpus) / len(other_corpus), 3),
-            })
-        best = max(sweep, key=lambda r: (
-            r["answered_in_corpus"]
-            + sum(c < r["threshold"] for c in outside) / len(outside),
-            -r["threshold"],
-        ))
+            sweep.append(
+                {
+                    "threshold": t,
+                    "answered_in_corpus": round(sum(c >= t for c in inside) / len(inside), 3),
+                    "abstained_same_topic": round(
+                        sum(c < t for c in same_topic) / len(same_topic), 3
+                    ),
+                    "abstained_other_corpus": round(
+                        sum(c < t for c in other_corpus) / len(other_corpus), 3
+                    ),
+                }
+            )
+        best = max(
+            sweep,
+            key=lambda r: (
+                r["answered_in_corpus"] + sum(c < r["threshold"] for c in outside) / len(outside),
+                -r["threshold"],
+            ),
+        )
         calibration = {
             "in_corpus": len(inside),
             "same_topic_unanswerable": len(same_topic),
@@ -128,8 +137,10 @@ def main() -> None:
                 print(f"  {key:<24} {value}")
         print("  threshold  answered-in-corpus  abstained-same-topic  abstained-other-corpus")
         for r in calibration["sweep"]:
-            print(f"  {r['threshold']:>9.2f}  {r['answered_in_corpus']:>18}  "
-                  f"{r['abstained_same_topic']:>20}  {r['abstained_other_corpus']:>22}")
+            print(
+                f"  {r['threshold']:>9.2f}  {r['answered_in_corpus']:>18}  "
+                f"{r['abstained_same_topic']:>20}  {r['abstained_other_corpus']:>22}"
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

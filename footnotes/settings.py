@@ -53,7 +53,9 @@ class Settings(BaseSettings):
         False, description="Allow binding beyond loopback with no auth or token."
     )
     max_upload_mb: int = Field(50, description="Largest accepted upload, in MB.")
-    upload_dir: Path | None = Field(None, description="Where uploads are kept; default STORE/uploads.")
+    upload_dir: Path | None = Field(
+        None, description="Where uploads are kept; default STORE/uploads."
+    )
 
     @field_validator("root_path")
     @classmethod

@@ -130,9 +130,7 @@ def compose(
         return Answer(question, abstention(question), False, [], related, round(sure, 4))
     groups = _group(chosen)
     citations = _citations(groups, passages_for)
-    parts = []
-    for group, citation in zip(groups, citations):
-        parts.append(f"{_strip_bullet(citation.quote)} [{citation.n}]")
+    parts = [f"{_strip_bullet(c.quote)} [{c.n}]" for c in citations]
     return Answer(question, " ".join(parts), True, citations, [], round(sure, 4))
 
 
@@ -142,8 +140,9 @@ def _states_something(hit: SentenceHit) -> bool:
     return len(text.split()) >= 4 and not text.endswith("?")
 
 
-def _select(hits: list[SentenceHit], following: dict[str, SentenceHit],
-            limit: int) -> list[SentenceHit]:
+def _select(
+    hits: list[SentenceHit], following: dict[str, SentenceHit], limit: int
+) -> list[SentenceHit]:
     """The best fused sentences that state something, without repeats.
 
     A heading or fragment that ranks high ("Scalability issues.") stands for
@@ -173,15 +172,20 @@ def _group(chosen: list[SentenceHit]) -> list[list[SentenceHit]]:
     groups: list[list[SentenceHit]] = []
     for hit in ordered:
         last = groups[-1][-1] if groups else None
-        if last is not None and last.passage_id == hit.passage_id and hit.position == last.position + 1:
+        if (
+            last is not None
+            and last.passage_id == hit.passage_id
+            and hit.position == last.position + 1
+        ):
             groups[-1].append(hit)
         else:
             groups.append([hit])
     return groups
 
 
-def _citations(groups: list[list[SentenceHit]],
-               passages_for: Callable[[list[str]], dict[str, PassageHit]]) -> list[Citation]:
+def _citations(
+    groups: list[list[SentenceHit]], passages_for: Callable[[list[str]], dict[str, PassageHit]]
+) -> list[Citation]:
     passages = passages_for(sorted({h.passage_id for g in groups for h in g}))
     out: list[Citation] = []
     for group in groups:
@@ -228,4 +232,7 @@ def topic(question: str) -> str:
 
 def abstention(question: str) -> str:
     """The plain statement that the documents do not answer ``question``."""
-    return f"The documents do not say. Nothing in them answers this question about “{topic(question)}”."
+    return (
+        "The documents do not say. Nothing in them answers this question about "
+        f"\u201c{topic(question)}\u201d."
+    )

@@ -40,7 +40,7 @@ def load_embedding(settings: Settings) -> HuggingFaceEmbedding:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     path = resolve_model_path(settings.embed_model)

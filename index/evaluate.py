@@ -126,7 +126,7 @@ def _score(row: EvalRow, answer: Answer, latency_ms: float) -> RowResult:
     expected = [normalise(a) for a in row.answers]
     contains = any(a in text for a in expected) if row.answerable and expected else None
     needles = expected + ([normalise(row.gold)] if row.gold else [])
-    cited = (any(n in q for n in needles for q in quotes) if row.answerable and needles else None)
+    cited = any(n in q for n in needles for q in quotes) if row.answerable and needles else None
     pages = set(row.pages)
     page_hit = any(c.page in pages for c in answer.citations) if row.answerable and pages else None
     return RowResult(row, answer, latency_ms, contains, cited, page_hit)

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 class Library:
     """The collections of one store, ready to be asked and synced."""
 
-    def __init__(self, settings: Settings, embed_model: BaseEmbedding,
-                 client: ClientAPI | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embed_model: BaseEmbedding, client: ClientAPI | None = None
+    ) -> None:
         self.settings = settings
         self.embed_model = embed_model
         self.client = client if client is not None else make_client(settings)
@@ -68,8 +69,9 @@ class Library:
                 names.add(name)
         return sorted(names)
 
-    def ask(self, question: str, history: list[Turn] | None = None,
-            collection: str | None = None) -> Answer:
+    def ask(
+        self, question: str, history: list[Turn] | None = None, collection: str | None = None
+    ) -> Answer:
         store = self.store(collection)
         if store.passage_count() == 0:
             raise StoreError(f"collection {store.name!r} is empty; add documents first")

@@ -118,8 +118,12 @@ class Retriever:
                 dense_score[sid] = float(np.dot(vec, query_vec))
         ranked = sorted(fused, key=lambda i: -fused[i])[:k]
         hits = [
-            replace(by_id[i], dense=dense_score.get(i, 0.0), lexical=lexical_score.get(i, 0.0),
-                    score=fused[i])
+            replace(
+                by_id[i],
+                dense=dense_score.get(i, 0.0),
+                lexical=lexical_score.get(i, 0.0),
+                score=fused[i],
+            )
             for i in ranked
         ]
         return Retrieval(hits, lexical, self._following(hits))

@@ -14,7 +14,7 @@ plain cosine similarities.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 from footnotes.errors import StoreError
@@ -23,7 +23,7 @@ from footnotes.settings import Settings
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
-    from llama_index.core.schema import TextNode
+    from llama_index.core.schema import BaseNode, TextNode
 
 DOCS_SUFFIX = ".documents"
 SENTENCES_SUFFIX = ".sentences"
@@ -167,8 +167,9 @@ class Store:
 
     # --- writes -----------------------------------------------------------
 
-    def put_document(self, record: DocumentRecord, text: str, nodes: list[TextNode],
-                     sentences: list[SentenceRow]) -> None:
+    def put_document(
+        self, record: DocumentRecord, text: str, nodes: list[TextNode], sentences: list[SentenceRow]
+    ) -> None:
         """Store a document's passages and sentences, drop those of an older version, then
         write its record.
 
@@ -181,12 +182,12 @@ class Store:
             rows = sentences[start : start + _WRITE_BATCH]
             self._sentences.upsert(
                 ids=[r.id for r in rows],
-                embeddings=[r.embedding for r in rows],
+                embeddings=_vectors([r.embedding for r in rows]),
                 documents=[r.text for r in rows],
-                metadatas=[r.metadata for r in rows],  # type: ignore[misc]
+                metadatas=[r.metadata for r in rows],
             )
         if nodes:
-            ChromaVectorStore(chroma_collection=self._passages).add(nodes)
+            ChromaVectorStore(chroma_collection=self._passages).add(cast("list[BaseNode]", nodes))
         for collection, keep in (
             (self._passages, {n.node_id for n in nodes}),
             (self._sentences, {r.id for r in sentences}),
@@ -196,8 +197,9 @@ class Store:
             if stale:
                 collection.delete(ids=stale)
         meta = {k: ("" if v is None else v) for k, v in asdict(record).items() if k != "id"}
-        self._documents.upsert(ids=[record.id], documents=[text], metadatas=[meta],
-                               embeddings=[[1.0]])
+        self._documents.upsert(
+            ids=[record.id], documents=[text], metadatas=[meta], embeddings=_vectors([[1.0]])
+        )
 
     def remove_document(self, doc_id: str) -> bool:
         """Remove a document and all its passages; False if it was not stored."""
@@ -215,13 +217,15 @@ class Store:
         if count == 0:
             return []
         got = self._passages.query(
-            query_embeddings=[embedding],
+            query_embeddings=_vectors([embedding]),
             n_results=min(k, count),
             include=["documents", "metadatas", "distances"],
         )
         hits = []
         for pid, text, meta, dist in zip(
-            got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0],
+            got["ids"][0],
+            (got["documents"] or [[]])[0],
+            (got["metadatas"] or [[]])[0],
             (got["distances"] or [[]])[0],
         ):
             hits.append(_hit(pid, text or "", meta, 1.0 - float(dist)))
@@ -243,14 +247,16 @@ class Store:
         if count == 0:
             return []
         got = self._sentences.query(
-            query_embeddings=[embedding],
+            query_embeddings=_vectors([embedding]),
             n_results=min(k, count),
             include=["documents", "metadatas", "distances"],
         )
         return [
             _sentence(sid, text or "", meta, 1.0 - float(dist))
             for sid, text, meta, dist in zip(
-                got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0],
+                got["ids"][0],
+                (got["documents"] or [[]])[0],
+                (got["metadatas"] or [[]])[0],
                 (got["distances"] or [[]])[0],
             )
         ]
@@ -290,6 +296,13 @@ class Store:
 
 
 _WRITE_BATCH = 1000
+
+
+def _vectors(rows: list[list[float]]) -> Any:
+    """Embeddings as the float32 matrix Chroma takes."""
+    import numpy as np
+
+    return np.asarray(rows, dtype=np.float32)
 
 
 def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
@@ -342,8 +355,15 @@ def _hit(pid: str, text: str, meta: Any, score: float) -> PassageHit:
     )
 
 
-def passage_node(passage_id: str, text: str, embedding: list[float], metadata: dict[str, Any],
-                 document_id: str, start: int, end: int) -> TextNode:
+def passage_node(
+    passage_id: str,
+    text: str,
+    embedding: list[float],
+    metadata: dict[str, Any],
+    document_id: str,
+    start: int,
+    end: int,
+) -> TextNode:
     """A llama-index node for a passage, tied to its document for deletion."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
@@ -356,4 +376,3 @@ def passage_node(passage_id: str, text: str, embedding: list[float], metadata: d
         end_char_idx=end,
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document_id)},
     )
-

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from footnotes.errors import FootnotesError
+from footnotes.index.store import DocumentRecord, SentenceRow, Store, passage_node
 from footnotes.ingest.loaders import FORMATS, content_hash, file_format, load
 from footnotes.ingest.model import Document, Passage
 from footnotes.ingest.passages import split_passages
-from footnotes.index.store import DocumentRecord, SentenceRow, Store, passage_node
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,7 +55,14 @@ class SyncReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        names: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "failed", "skipped")
+        names: tuple[Status, ...] = (
+            "added",
+            "updated",
+            "unchanged",
+            "removed",
+            "failed",
+            "skipped",
+        )
         return {name: self.count(name) for name in names}
 
     @property
@@ -91,8 +98,14 @@ def discover(paths: Iterable[Path], report: SyncReport) -> tuple[list[_Source], 
             for file in sorted(_walk(root)):
                 rel = file.relative_to(root).as_posix()
                 if file.suffix.lower() not in FORMATS:
-                    report.outcomes.append(FileOutcome(rel, "skipped", str(file),
-                                                       f"unsupported type {file.suffix or '(none)'!r}"))
+                    report.outcomes.append(
+                        FileOutcome(
+                            rel,
+                            "skipped",
+                            str(file),
+                            f"unsupported type {file.suffix or '(none)'!r}",
+                        )
+                    )
                     continue
                 sources.append(_Source(file, rel, str(root)))
         elif path.is_file():
@@ -103,8 +116,9 @@ def discover(paths: Iterable[Path], report: SyncReport) -> tuple[list[_Source], 
                 continue
             sources.append(_Source(path.resolve(), path.name, ""))
         else:
-            report.outcomes.append(FileOutcome(path.name, "failed", str(path),
-                                               f"{path}: no such file or folder"))
+            report.outcomes.append(
+                FileOutcome(path.name, "failed", str(path), f"{path}: no such file or folder")
+            )
     return sources, folders
 
 
@@ -119,8 +133,9 @@ def _walk(root: Path) -> Iterable[Path]:
 class Ingestor:
     """Syncs files into a :class:`Store` with an embedding model."""
 
-    def __init__(self, store: Store, embed_model: Callable[[], BaseEmbedding],
-                 settings: Settings) -> None:
+    def __init__(
+        self, store: Store, embed_model: Callable[[], BaseEmbedding], settings: Settings
+    ) -> None:
         """``embed_model`` is a factory: the model loads only if something must be embedded."""
         self.store = store
         self._load_embed_model = embed_model
@@ -140,9 +155,14 @@ class Ingestor:
         pending: list[_Pending] = []
         for source in sources:
             if source.doc_id in seen:
-                report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path),
-                                                   f"{source.path}: duplicate document id "
-                                                   f"{source.doc_id!r} in this run"))
+                report.outcomes.append(
+                    FileOutcome(
+                        source.doc_id,
+                        "failed",
+                        str(source.path),
+                        f"{source.path}: duplicate document id {source.doc_id!r} in this run",
+                    )
+                )
                 continue
             seen.add(source.doc_id)
             item = self._prepare(source, report)
@@ -158,12 +178,24 @@ class Ingestor:
         try:
             data = source.path.read_bytes()
         except FileNotFoundError:
-            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path),
-                                               f"{source.path}: file vanished before it was read"))
+            report.outcomes.append(
+                FileOutcome(
+                    source.doc_id,
+                    "failed",
+                    str(source.path),
+                    f"{source.path}: file vanished before it was read",
+                )
+            )
             return None
         except OSError as exc:
-            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path),
-                                               f"{source.path}: cannot read ({exc.strerror})"))
+            report.outcomes.append(
+                FileOutcome(
+                    source.doc_id,
+                    "failed",
+                    str(source.path),
+                    f"{source.path}: cannot read ({exc.strerror})",
+                )
+            )
             return None
         stored = self.store.get_document(source.doc_id)
         if (
@@ -171,8 +203,9 @@ class Ingestor:
             and stored.content_hash == content_hash(data)
             and stored.passage_words == self.settings.passage_words
         ):
-            report.outcomes.append(FileOutcome(source.doc_id, "unchanged", str(source.path),
-                                               passages=stored.passages))
+            report.outcomes.append(
+                FileOutcome(source.doc_id, "unchanged", str(source.path), passages=stored.passages)
+            )
             return None
         try:
             document = load(source.path, source.doc_id, data)
@@ -182,8 +215,9 @@ class Ingestor:
             return None
         return _Pending(source, document, passages, "added" if stored is None else "updated")
 
-    def _embed_and_store(self, pending: list[_Pending], report: SyncReport,
-                         progress: Progress | None) -> None:
+    def _embed_and_store(
+        self, pending: list[_Pending], report: SyncReport, progress: Progress | None
+    ) -> None:
         queue = [(item, text) for item in pending for text in sentence_texts(item)]
         total = len(queue)
         size = self.settings.embed_batch_size
@@ -212,7 +246,8 @@ class Ingestor:
             done += len(chunk)
             report.embedded = done
             while written < len(pending) and (
-                len(pending[written].embeddings) == sum(len(p.sentences) for p in pending[written].passages)
+                len(pending[written].embeddings)
+                == sum(len(p.sentences) for p in pending[written].passages)
             ):
                 self._write(pending[written], report)
                 written += 1
@@ -242,24 +277,34 @@ class Ingestor:
             for s_start, s_end in p.sentences:
                 vector = next(vectors)
                 sentence_vectors.append(vector)
-                rows.append(SentenceRow(
-                    id=f"{passage_id}/{s_start}",
-                    text=doc.text[s_start:s_end],
-                    embedding=vector,
-                    metadata={**shared, "document_id": doc.id, "passage_id": passage_id,
-                              "position": len(rows), "start": s_start, "end": s_end},
-                ))
+                rows.append(
+                    SentenceRow(
+                        id=f"{passage_id}/{s_start}",
+                        text=doc.text[s_start:s_end],
+                        embedding=vector,
+                        metadata={
+                            **shared,
+                            "document_id": doc.id,
+                            "passage_id": passage_id,
+                            "position": len(rows),
+                            "start": s_start,
+                            "end": s_end,
+                        },
+                    )
+                )
             mean = np.mean(np.asarray(sentence_vectors, dtype=np.float32), axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            nodes.append(passage_node(
-                passage_id=passage_id,
-                text=p.text,
-                embedding=[float(x) for x in mean],
-                metadata={**shared, "start": p.start, "end": p.end},
-                document_id=doc.id,
-                start=p.start,
-                end=p.end,
-            ))
+            nodes.append(
+                passage_node(
+                    passage_id=passage_id,
+                    text=p.text,
+                    embedding=[float(x) for x in mean],
+                    metadata={**shared, "start": p.start, "end": p.end},
+                    document_id=doc.id,
+                    start=p.start,
+                    end=p.end,
+                )
+            )
         record = DocumentRecord(
             id=doc.id,
             title=doc.title,
@@ -273,8 +318,9 @@ class Ingestor:
             passage_words=self.settings.passage_words,
         )
         self.store.put_document(record, doc.text, nodes, rows)
-        report.outcomes.append(FileOutcome(doc.id, item.status, str(item.source.path),
-                                           passages=len(nodes)))
+        report.outcomes.append(
+            FileOutcome(doc.id, item.status, str(item.source.path), passages=len(nodes))
+        )
 
     def _remove_gone(self, root: str, present: set[str], report: SyncReport) -> None:
         for record in self.store.list_documents():

@@ -38,8 +38,9 @@ def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         supported = ", ".join(sorted(FORMATS))
-        raise UnsupportedFileError(f"{path}: unsupported type {path.suffix or '(none)'!r}; "
-                                   f"supported: {supported}")
+        raise UnsupportedFileError(
+            f"{path}: unsupported type {path.suffix or '(none)'!r}; supported: {supported}"
+        )
     return fmt
 
 
@@ -143,14 +144,17 @@ def _is_plain_heading(text: str, a: int, b: int) -> bool:
         "\n" not in line
         and 0 < len(line.split()) <= 12
         and len(line) <= 100
-        and line[-1] not in ".!?:;,\u2026\"\u201d"
-        and not line.lstrip()[:1] in {"\u2022", "-", "*"}
+        and line[-1] not in '.!?:;,\u2026"\u201d'
+        and line.lstrip()[:1] not in {"\u2022", "-", "*"}
     )
 
 
 def _read_txt(path: Path, data: bytes) -> _Parsed:
     text = decode_text(path, data)
-    blocks = [Block(a, b, heading=_is_plain_heading(text, a, b)) for a, b in _paragraphs(text, 0, len(text))]
+    blocks = [
+        Block(a, b, heading=_is_plain_heading(text, a, b))
+        for a, b in _paragraphs(text, 0, len(text))
+    ]
     headings = [text[b.start : b.end] for b in blocks if b.heading]
     title = next((h for h in headings if len(h.split()) >= 3), headings[0] if headings else None)
     return text, blocks, title, None
@@ -196,8 +200,9 @@ class _Builder:
         self.length = 0
         self.blocks: list[Block] = []
 
-    def add(self, content: str, heading: bool = False, page: int | None = None,
-            separator: str = "\n\n") -> None:
+    def add(
+        self, content: str, heading: bool = False, page: int | None = None, separator: str = "\n\n"
+    ) -> None:
         content = content.strip()
         if not content:
             return
@@ -215,17 +220,51 @@ class _Builder:
 
 _HTML_SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
 _HTML_BLOCKS = {
-    "p", "div", "li", "ul", "ol", "section", "article", "main", "header", "footer", "nav",
-    "aside", "blockquote", "pre", "table", "tr", "td", "th", "dd", "dt", "dl", "figure",
-    "figcaption", "form", "fieldset", "address", "details", "summary", "body", "html",
-    "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr",
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "blockquote",
+    "pre",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "dl",
+    "figure",
+    "figcaption",
+    "form",
+    "fieldset",
+    "address",
+    "details",
+    "summary",
+    "body",
+    "html",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "hr",
 }
 _HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 def _read_html(path: Path, data: bytes) -> _Parsed:
-    from bs4 import BeautifulSoup, NavigableString, Tag
-    from bs4.element import PreformattedString
+    from bs4 import BeautifulSoup
+    from bs4.element import NavigableString, PreformattedString, Tag
 
     try:
         soup = BeautifulSoup(data, "html.parser")
@@ -315,7 +354,9 @@ def _read_pdf(path: Path, data: bytes) -> _Parsed:
     except DocumentError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise DocumentError(f"{path}: not a readable PDF ({exc.__class__.__name__}: {exc})") from exc
+        raise DocumentError(
+            f"{path}: not a readable PDF ({exc.__class__.__name__}: {exc})"
+        ) from exc
     builder = _Builder()
     for number, page_text in enumerate(page_texts, start=1):
         page_text = page_text.replace("\x00", "")

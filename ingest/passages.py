@@ -64,7 +64,9 @@ def _units(document: Document, target_words: int) -> Iterator[tuple[Block, int]]
             yield Block(run[0][0], run[-1][1], page=block.page), run_words
 
 
-def _spans(document: Document, target_words: int) -> Iterator[tuple[int, int, str | None, int | None]]:
+def _spans(
+    document: Document, target_words: int
+) -> Iterator[tuple[int, int, str | None, int | None]]:
     section: str | None = None
     current: list[Block] = []
     current_words = 0

@@ -9,12 +9,65 @@ normalised. This splitter only ever reports spans of the text it was given.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 # Words that end in a period without ending a sentence.
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig figs eq eqs no nos vol
-    pp p ed eds approx dept est inc ltd co corp gen col lt sgt rev jan feb mar apr
-    jun jul aug sep sept oct nov dec u.s u.k u.n e.u""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "cf",
+        "al",
+        "fig",
+        "figs",
+        "eq",
+        "eqs",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "p",
+        "ed",
+        "eds",
+        "approx",
+        "dept",
+        "est",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "rev",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.u",
+    ]
 )
 
 # A candidate boundary: terminal punctuation, optional closing quotes or
@@ -63,7 +116,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             cuts.add(start + m.end())
     spans: list[tuple[int, int]] = []
     ordered = sorted(cuts)
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in pairwise(ordered):
         s, e = _trim(text, a, b)
         if s < e:
             spans.append((s, e))

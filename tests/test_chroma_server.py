@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from footnotes.errors import StoreError
 from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker
 from footnotes.index.store import Store
 from footnotes.index.sync import Ingestor, SyncReport
-
-from footnotes.errors import StoreError
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:

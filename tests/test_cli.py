@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_ARTICLE
-from footnotes.index.store import Store
 
+from footnotes.index.store import Store
 from footnotes.settings import Settings
 
 FOOTNOTES = Path(sys.executable).with_name("footnotes")

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import SAMPLE_ARTICLE, SOLANA_PDF
+
+from footnotes.errors import StoreError
 from footnotes.index import sync as sync_module
 from footnotes.index.store import PassageHit, Store
 from footnotes.index.sync import Ingestor, SyncReport
-
-from footnotes.errors import StoreError
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -26,13 +26,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store folder [env FOOTNOTES_STORE].")]
+StoreOpt = Annotated[
+    Path | None, typer.Option("--store", help="Store folder [env FOOTNOTES_STORE].")
+]
 CollectionOpt = Annotated[
-    Optional[str], typer.Option("--collection", help="Collection [env FOOTNOTES_COLLECTION].")
+    str | None, typer.Option("--collection", help="Collection [env FOOTNOTES_COLLECTION].")
 ]
 UrlOpt = Annotated[
-    Optional[str],
-    typer.Option("--chroma-url", help="Chroma server URL; empty = embedded [env FOOTNOTES_CHROMA_URL]."),
+    str | None,
+    typer.Option(
+        "--chroma-url", help="Chroma server URL; empty = embedded [env FOOTNOTES_CHROMA_URL]."
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -61,33 +65,45 @@ def ingest(
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
     passage_words: Annotated[
-        Optional[int], typer.Option("--passage-words", help="Target passage size in words.")
+        int | None, typer.Option("--passage-words", help="Target passage size in words.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sync files into the store: add new, update changed, remove deleted; embed only what changed."""
-    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url,
-                              passage_words=passage_words)
+    """Sync files into the store: add new, update changed, remove deleted; embed only changes."""
+    settings = build_settings(
+        store=store, collection=collection, chroma_url=chroma_url, passage_words=passage_words
+    )
     try:
         from footnotes.index.embedding import load_embedding
         from footnotes.index.store import Store
         from footnotes.index.sync import Ingestor
 
-        ingestor = Ingestor(Store.from_settings(settings), lambda: load_embedding(settings),
-                            settings)
+        ingestor = Ingestor(
+            Store.from_settings(settings), lambda: load_embedding(settings), settings
+        )
         with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
             report = ingestor.sync(paths, progress=progress)
     except FootnotesError as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps({"counts": report.counts, "embedded": report.embedded,
-                               "files": [asdict(o) for o in report.outcomes]}, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {
+                    "counts": report.counts,
+                    "embedded": report.embedded,
+                    "files": [asdict(o) for o in report.outcomes],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         for o in report.outcomes:
             if o.status in ("failed", "skipped"):
                 typer.echo(f"{o.status}: {o.reason}", err=True)
-        typer.echo(", ".join(f"{n} {k}" for k, n in report.counts.items())
-                   + f"; {report.embedded} sentences embedded")
+        typer.echo(
+            ", ".join(f"{n} {k}" for k, n in report.counts.items())
+            + f"; {report.embedded} sentences embedded"
+        )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -103,12 +119,22 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        self._bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[rate]} sentences/s"), TimeRemainingColumn(),
-                             transient=True)
+        self._bar = Progress(
+            TextColumn("embedding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} sentences/s"),
+            TimeRemainingColumn(),
+            transient=True,
+        )
         self._bar.__enter__()
         self._task = self._bar.add_task("embed", total=None, rate="-")
         return self.update
@@ -144,13 +170,17 @@ def docs(
         return
     for r in records:
         pages = f"{r.pages} pages, " if r.pages else ""
-        typer.echo(f"{r.id}\t{r.title}\t{r.format}\t{pages}{r.passages} passages\t"
-                   f"{r.content_hash[:12]}\t{r.ingested_at}")
+        typer.echo(
+            f"{r.id}\t{r.title}\t{r.format}\t{pages}{r.passages} passages\t"
+            f"{r.content_hash[:12]}\t{r.ingested_at}"
+        )
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record[k] for k in ("id", "title", "format", "pages", "passages", "content_hash",
-                                   "ingested_at")}
+    return {
+        k: record[k]
+        for k in ("id", "title", "format", "pages", "passages", "content_hash", "ingested_at")
+    }
 
 
 @app.command()
@@ -176,10 +206,12 @@ def remove(
 
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="The question.")] = None,
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
     batch: Annotated[
-        Optional[Path],
-        typer.Option("--batch", help="JSON lines of {question, history?}; one answer per line out."),
+        Path | None,
+        typer.Option(
+            "--batch", help="JSON lines of {question, history?}; one answer per line out."
+        ),
     ] = None,
     store: StoreOpt = None,
     collection: CollectionOpt = None,
@@ -215,13 +247,17 @@ def ask(
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path, typer.Argument(help="JSON lines: question, answers?, gold?, "
-                                              "answerable?, history?, pages?")],
+    questions: Annotated[
+        Path,
+        typer.Argument(help="JSON lines: question, answers?, gold?, answerable?, history?, pages?"),
+    ],
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
     as_json: JsonOpt = False,
-    show_misses: Annotated[bool, typer.Option("--misses", help="List the rows that missed.")] = False,
+    show_misses: Annotated[
+        bool, typer.Option("--misses", help="List the rows that missed.")
+    ] = False,
 ) -> None:
     """Measure answers against a question set (ingests nothing)."""
     settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
@@ -237,10 +273,16 @@ def evaluate(
     summary = report.summary()
     if as_json:
         summary["rows"] = [
-            {"question": r.row.question, "answered": r.answer.answered,
-             "answerable": r.row.answerable, "contains": r.contains, "cited": r.cited,
-             "page_hit": r.page_hit, "latency_ms": round(r.latency_ms, 1),
-             "answer": r.answer.answer}
+            {
+                "question": r.row.question,
+                "answered": r.answer.answered,
+                "answerable": r.row.answerable,
+                "contains": r.contains,
+                "cited": r.cited,
+                "page_hit": r.page_hit,
+                "latency_ms": round(r.latency_ms, 1),
+                "answer": r.answer.answer,
+            }
             for r in report.rows
         ]
         typer.echo(json.dumps(summary, ensure_ascii=False))
@@ -250,26 +292,31 @@ def evaluate(
         typer.echo(f"{key:<{width}}  {'-' if value is None else value}")
     if show_misses:
         for r in report.rows:
-            wrong = (r.row.answerable != r.answer.answered) or False in (r.contains, r.cited,
-                                                                          r.page_hit)
+            wrong = (r.row.answerable != r.answer.answered) or False in (
+                r.contains,
+                r.cited,
+                r.page_hit,
+            )
             if wrong:
-                typer.echo(f"MISS {r.row.question!r} answered={r.answer.answered}: "
-                           f"{r.answer.answer[:200]}")
+                typer.echo(
+                    f"MISS {r.row.question!r} answered={r.answer.answered}: {r.answer.answer[:200]}"
+                )
 
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to bind [env FOOTNOTES_HOST].")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port [env FOOTNOTES_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind [env FOOTNOTES_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env FOOTNOTES_PORT].")] = None,
     root_path: Annotated[
-        Optional[str], typer.Option("--root-path", help="Sub-path, e.g. /qa [env FOOTNOTES_ROOT_PATH].")
+        str | None,
+        typer.Option("--root-path", help="Sub-path, e.g. /qa [env FOOTNOTES_ROOT_PATH]."),
     ] = None,
     auth: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="UI logins user:password[,...] or a file of them [env FOOTNOTES_AUTH]."),
     ] = None,
     allow_unauthenticated: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option("--allow-unauthenticated", help="Allow a non-loopback bind with no auth."),
     ] = None,
     store: StoreOpt = None,
@@ -280,9 +327,16 @@ def serve(
     import os
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url, host=host,
-                              port=port, root_path=root_path, auth=auth,
-                              allow_unauthenticated=allow_unauthenticated)
+    settings = build_settings(
+        store=store,
+        collection=collection,
+        chroma_url=chroma_url,
+        host=host,
+        port=port,
+        root_path=root_path,
+        auth=auth,
+        allow_unauthenticated=allow_unauthenticated,
+    )
     try:
         from footnotes.ui.server import serve as run_server
 
@@ -305,7 +359,9 @@ def render_text(answer: dict[str, Any]) -> str:
     for c in answer["citations"] or answer.get("related", []):
         where = f", p. {c['page']}" if c["page"] else (f", {c['section']}" if c["section"] else "")
         label = f"[{c['n']}]" if answer["answered"] else "related:"
-        lines.append(f"{label} {c['title']} ({c['document']}{where}, chars {c['start']}-{c['end']})")
+        lines.append(
+            f"{label} {c['title']} ({c['document']}{where}, chars {c['start']}-{c['end']})"
+        )
         lines.append(f"    \u201c{c['quote'][:300]}\u201d")
     return "\n".join(lines).rstrip()
 

@@ -41,8 +41,11 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
     from footnotes.ui.auth import ui_auth
     from footnotes.ui.chat import build_chat
 
-    app = FastAPI(title="Footnotes", version="0.1.0",
-                  description="Answers from your documents, cited to the exact sentence.")
+    app = FastAPI(
+        title="Footnotes",
+        version="0.1.0",
+        description="Answers from your documents, cited to the exact sentence.",
+    )
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -50,10 +53,11 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
 
     app.include_router(build_router(library, settings), prefix="/api")
     blocks = build_chat(library, settings)
-    app = gr.mount_gradio_app(app, blocks, path="", auth=ui_auth(settings), footer_links=[],
-                              show_error=True)
+    app = gr.mount_gradio_app(  # returns the same app
+        app, blocks, path="", auth=ui_auth(settings), footer_links=[], show_error=True
+    )
     if not settings.root_path:
-        return app
+        return app  # type: ignore[no-any-return]
     outer = FastAPI(title="Footnotes", docs_url=None, redoc_url=None, openapi_url=None)
     outer.mount(settings.root_path, app)
     return outer

@@ -1,0 +1,586 @@
+"""The JSON API under ``/api``: ask, and list, upload, read and remove documents.
+
+Thin over :class:`Library`: requests and responses are pydantic models (so
+``/openapi.json`` is the contract), the answer is exactly the ``ask --json``
+object, and an upload is ingested by the same sync as ``footnotes ingest``,
+reported file by file the same way. Errors convert here, at the edge, to a
+4xx status with ``{"detail": "..."}``: a bad request body is 400 (not
+FastAPI's 422), an unknown collection or document 404.
+
+Uploads are streamed to a staging folder while their size is counted, so a
+body over ``max_upload_mb`` is refused with 413 without being held in memory
+or written whole. File names are reduced to a safe base name, which becomes
+the document id, and files land only in ``uploads/<collection>/``.
+
+Routes that ingest or answer are plain ``def``: FastAPI runs them in its
+thread pool, so the blocking model never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from footnotes.errors import (
+    ConfigError,
+    DocumentError,
+    FootnotesError,
+    StoreError,
+    UnsupportedFileError,
+)
+from footnotes.index.library import Library
+from footnotes.index.sync import FileOutcome, SyncReport
+from footnotes.ingest.loaders import file_format
+from footnotes.settings import Settings
+
+FILES_FIELD = "files"
+MAX_FILES = 100
+_FRAMING_SLACK = 64 * 1024  # multipart boundaries and headers allowed beyond the file bytes
+_MAX_FIELD = 1024
+_UNSAFE_CHARS = re.compile(r"[^\w.()+,=@ -]+")
+
+Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
+
+
+# --- models: the contract --------------------------------------------------------------
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    """A question, with the conversation so far for follow-ups."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000, description="The question.")
+    history: list[Turn] = Field(
+        default_factory=list, max_length=200, description="Earlier messages, oldest first."
+    )
+    collection: str | None = Field(None, description="Collection to ask; default the configured.")
+
+
+class CitationModel(BaseModel):
+    """An exact span of a stored document: ``quote == text[start:end]``."""
+
+    n: int = Field(description="The answer's marker [n]; 0-based never.")
+    document: str
+    title: str
+    page: int | None
+    section: str | None
+    start: int
+    end: int
+    quote: str
+    passage: str
+    score: float
+
+
+class AnswerModel(BaseModel):
+    """The ``footnotes ask --json`` object."""
+
+    question: str
+    answer: str
+    answered: bool = Field(description="False when the documents do not answer it (abstention).")
+    citations: list[CitationModel] = Field(description="What the answer's markers [n] point to.")
+    related: list[CitationModel] = Field(description="On abstention, the nearest sentences.")
+
+
+class DocumentModel(BaseModel):
+    """A stored document, as ``footnotes docs --json`` lists it."""
+
+    id: str
+    title: str
+    format: str
+    pages: int | None
+    passages: int
+    content_hash: str
+    ingested_at: str
+
+
+class DocumentText(BaseModel):
+    """A document's full text: the string every citation's offsets index."""
+
+    id: str
+    title: str
+    text: str
+
+
+class Removed(BaseModel):
+    """The document removed."""
+
+    id: str
+    collection: str
+
+
+class FileResult(BaseModel):
+    """What happened to one uploaded file."""
+
+    document: str = Field(description="The document id: the file's sanitised name.")
+    status: Status
+    path: str = Field(description="The file name as uploaded.")
+    reason: str = ""
+    passages: int = 0
+
+
+class SyncCounts(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    failed: int
+    skipped: int
+
+
+class SyncResult(BaseModel):
+    """An upload's sync report, as ``footnotes ingest --json`` prints it."""
+
+    counts: SyncCounts
+    embedded: int = Field(description="Sentences embedded.")
+    files: list[FileResult] = Field(description="One per uploaded file, in upload order.")
+
+
+class ErrorModel(BaseModel):
+    detail: str
+
+
+def _errors(*codes: int | str) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "Bad request: an invalid body, question, history or collection name.",
+        401: "Missing or wrong bearer token.",
+        404: "No such collection or document, or the collection is empty.",
+        413: "The upload exceeds FOOTNOTES_MAX_UPLOAD_MB.",
+        415: "None of the uploaded files is of a supported type.",
+        "4XX": "Any other client error.",
+    }
+    return {c: {"model": ErrorModel, "description": text[c]} for c in (*codes, "4XX")}
+
+
+# --- errors at the edge ----------------------------------------------------------------
+
+
+def error_status(exc: FootnotesError) -> int:
+    """The HTTP status of a core error."""
+    if isinstance(exc, UnsupportedFileError):
+        return 415
+    if isinstance(exc, DocumentError):
+        return 422
+    if isinstance(exc, StoreError):
+        return 404  # an empty or unknown collection, or a document not stored
+    return 400  # ConfigError, an empty question, other bad input
+
+
+def _describe(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
+    return "; ".join(parts) or "invalid request"
+
+
+class _Route(APIRoute):
+    """Converts a bad body to 400 and :class:`FootnotesError` to its 4xx, as ``{"detail"}``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return JSONResponse({"detail": _describe(exc)}, status_code=400)
+            except FootnotesError as exc:
+                return JSONResponse({"detail": str(exc)}, status_code=error_status(exc))
+
+        return route
+
+
+# --- uploads ---------------------------------------------------------------------------
+
+
+def safe_name(sent: str) -> str:
+    """A file name that is safe as a base name in the uploads folder, or "" if none is left.
+
+    Keeps only the last path component (``/`` or ``\\``), drops control
+    characters, replaces other unsafe characters with ``_``, and strips
+    leading and trailing dots and spaces (no hidden files, no ``..``).
+    """
+    name = sent.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
+    name = _UNSAFE_CHARS.sub("_", name).strip(" .")
+    if len(name.encode("utf-8")) > 200:
+        stem, suffix = os.path.splitext(name)
+        name = stem.encode("utf-8")[: 200 - len(suffix.encode("utf-8"))].decode(
+            "utf-8", "ignore"
+        ).rstrip(" .") + suffix
+    return name if name not in ("", ".", "..") else ""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _BadUpload(Exception):
+    pass
+
+
+@dataclass
+class _Received:
+    """One uploaded file, staged: the name it was sent with and where its bytes are."""
+
+    sent: str
+    staged: Path
+    size: int = 0
+
+
+@dataclass
+class Upload:
+    """A parsed upload: the staged files, in order, and the collection form field."""
+
+    files: list[_Received] = field(default_factory=list)
+    collection: str | None = None
+
+
+class _MultipartReceiver:
+    """Streams a ``multipart/form-data`` body: file parts to staging files, counting bytes."""
+
+    def __init__(self, staging: Path, limit: int, charset: str = "utf-8") -> None:
+        self.staging = staging
+        self.limit = limit
+        self.charset = charset
+        self.upload = Upload()
+        self.received = 0
+        self.ended = False
+        self._header_name = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._file: _Received | None = None
+        self._handle: IO[bytes] | None = None
+        self._field: str | None = None
+        self._field_data = bytearray()
+        self._pending: list[tuple[IO[bytes], bytes]] = []
+        self._handles: list[IO[bytes]] = []
+
+    def _decode(self, raw: bytes) -> str:
+        try:
+            return raw.decode(self.charset)
+        except (UnicodeDecodeError, LookupError):
+            return raw.decode("latin-1")
+
+    def on_part_begin(self) -> None:
+        self._disposition = b""
+        self._file = None
+        self._handle = None
+        self._field = None
+        self._field_data = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self._header_name.strip().lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name = b""
+        self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        from python_multipart.multipart import parse_options_header
+
+        _, options = parse_options_header(self._disposition)
+        name = self._decode(options.get(b"name", b""))
+        if b"filename" not in options:
+            self._field = name
+            return
+        if name != FILES_FIELD:
+            raise _BadUpload(f"upload files in the form field {FILES_FIELD!r}, not {name!r}")
+        if len(self.upload.files) >= MAX_FILES:
+            raise _BadUpload(f"at most {MAX_FILES} files per upload")
+        staged = self.staging / f"{len(self.upload.files)}.part"
+        self._file = _Received(self._decode(options[b"filename"]), staged)
+        self._handle = staged.open("wb")
+        self._handles.append(self._handle)
+        self.upload.files.append(self._file)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._file is not None and self._handle is not None:
+            self.received += end - start
+            if self.received > self.limit:
+                raise _TooLarge
+            self._file.size += end - start
+            self._pending.append((self._handle, data[start:end]))
+        elif self._field is not None:
+            self._field_data += data[start:end]
+            if len(self._field_data) > _MAX_FIELD:
+                raise _BadUpload(f"form field {self._field!r} is longer than {_MAX_FIELD} bytes")
+
+    def on_part_end(self) -> None:
+        if self._handle is not None:
+            self._pending.append((self._handle, b""))  # b"" marks: close after writing
+        elif self._field == "collection":
+            self.upload.collection = self._decode(bytes(self._field_data)).strip() or None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def flush(self) -> None:
+        """Write the file data parsed so far (called in a worker thread)."""
+        pending, self._pending = self._pending, []
+        for handle, chunk in pending:
+            if chunk:
+                handle.write(chunk)
+            else:
+                handle.close()
+
+    def close(self) -> None:
+        """Close every staging file (the caller removes the staging folder)."""
+        for handle in self._handles:
+            handle.close()
+
+    async def receive(self, boundary: bytes, chunks: AsyncIterator[bytes]) -> Upload:
+        from python_multipart.multipart import MultipartParser
+
+        parser = MultipartParser(boundary, {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_end": self.on_end,
+        })  # fmt: skip
+        async for chunk in chunks:
+            if chunk:
+                parser.write(chunk)
+                if self._pending:
+                    await run_in_threadpool(self.flush)
+        parser.finalize()
+        if not self.ended:
+            raise _BadUpload("the multipart body ends before its closing boundary")
+        return self.upload
+
+
+# --- the router ------------------------------------------------------------------------
+
+
+def build_router(library: Library, settings: Settings) -> APIRouter:
+    """The ``/api`` routes over ``library``; ``settings`` gives the token, limits and folders."""
+    dependencies = [Depends(_token_check(settings.api_token))] if settings.api_token else []
+    router = APIRouter(route_class=_Route, dependencies=dependencies,
+                       responses=_errors(401) if settings.api_token else {})
+    limit = settings.max_upload_mb * 1024 * 1024
+
+    def existing(collection: str | None) -> str:
+        name = collection or library.settings.collection
+        if name not in library.collections():
+            raise HTTPException(404, f"no collection named {name!r}")
+        return name
+
+    @router.post("/ask", response_model=AnswerModel, tags=["ask"], responses=_errors(400, 404))
+    def ask(request: AskRequest) -> dict[str, Any]:
+        """Answer a question from the documents, every claim cited to its exact sentence."""
+        from footnotes.index.ask import Turn as CoreTurn
+
+        collection = existing(request.collection)
+        history = [CoreTurn(t.role, t.content) for t in request.history]
+        return library.ask(request.question, history, collection).to_dict()
+
+    @router.get("/documents", response_model=list[DocumentModel], tags=["documents"],
+                responses=_errors(404))
+    def list_documents(
+        collection: Annotated[str | None, Query(description="Default: the configured.")] = None,
+    ) -> list[dict[str, Any]]:
+        """The documents of a collection, by id."""
+        records = library.documents(existing(collection))
+        return [{k: getattr(r, k) for k in DocumentModel.model_fields} for r in records]
+
+    @router.get("/documents/{doc_id:path}/text", response_model=DocumentText, tags=["documents"],
+                responses=_errors(404))
+    def document_text(doc_id: str, collection: str | None = None) -> DocumentText:
+        """A document's full text, which citations' ``start``/``end`` index."""
+        store = library.store(existing(collection))
+        record = store.get_document(doc_id)
+        if record is None:
+            raise HTTPException(404, f"no document {doc_id!r} in collection {store.name!r}")
+        return DocumentText(id=doc_id, title=record.title, text=store.document_text(doc_id))
+
+    @router.delete("/documents/{doc_id:path}", response_model=Removed, tags=["documents"],
+                   responses=_errors(404))
+    def remove_document(doc_id: str, collection: str | None = None) -> Removed:
+        """Remove a document, its passages and sentences (and its file, if it was uploaded)."""
+        store = library.store(existing(collection))
+        record = store.get_document(doc_id)
+        if record is None or not library.remove(doc_id, store.name):
+            raise HTTPException(404, f"no document {doc_id!r} in collection {store.name!r}")
+        uploaded = settings.uploads() / store.name / doc_id
+        if record.source_path and Path(record.source_path) == uploaded.resolve():
+            uploaded.unlink(missing_ok=True)
+        return Removed(id=doc_id, collection=store.name)
+
+    async def receive_upload(request: Request) -> AsyncIterator[Upload]:
+        from python_multipart.multipart import parse_options_header
+
+        kind, params = parse_options_header(request.headers.get("content-type", ""))
+        if kind != b"multipart/form-data" or not params.get(b"boundary"):
+            raise HTTPException(400, f"send multipart/form-data with the files in {FILES_FIELD!r}")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit + _FRAMING_SLACK:
+            raise HTTPException(413, _too_large(settings))
+        charset = params.get(b"charset", b"utf-8").decode("latin-1")
+        staging = settings.uploads() / ".incoming" / uuid.uuid4().hex
+        staging.mkdir(parents=True)
+        receiver = _MultipartReceiver(staging, limit, charset)
+        try:
+            try:
+                upload = await receiver.receive(params[b"boundary"], request.stream())
+            except _TooLarge:
+                raise HTTPException(413, _too_large(settings)) from None
+            except _BadUpload as exc:
+                raise HTTPException(400, str(exc)) from None
+            except ValueError as exc:  # python-multipart's parse errors
+                raise HTTPException(400, f"malformed multipart body: {exc}") from None
+            finally:
+                receiver.close()
+            yield upload
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @router.post(
+        "/documents",
+        response_model=SyncResult,
+        tags=["documents"],
+        responses={
+            207: {"model": SyncResult,
+                  "description": "Some files failed or were refused: see each file's status."},
+            **_errors(400, 413, 415),
+        },
+        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": [FILES_FIELD],
+                "properties": {
+                    FILES_FIELD: {"type": "array", "items": {
+                        "type": "string", "contentMediaType": "application/octet-stream"}},
+                    "collection": {"type": "string",
+                                   "description": "Collection to add to; created if new."},
+                },
+            }}}}},
+    )  # fmt: skip
+    def upload_documents(
+        response: Response, upload: Annotated[Upload, Depends(receive_upload)]
+    ) -> SyncResult:
+        """Upload files and ingest them, each under its sanitised file name as document id.
+
+        200 when every file was ingested (added, updated or unchanged); 207 when
+        some failed or were refused, each with its reason; 415 when none is of a
+        supported type; 413 when the upload is over ``FOOTNOTES_MAX_UPLOAD_MB``.
+        """
+        if not upload.files:
+            raise HTTPException(400, f"no files in the form field {FILES_FIELD!r}")
+        store = library.store(upload.collection)  # validates the name; creates the collection
+        report = _ingest_upload(library, settings.uploads() / store.name, upload, store.name)
+        if all(f.status == "skipped" for f in report.files):
+            raise HTTPException(415, "no supported file in the upload: "
+                                + "; ".join(f.reason for f in report.files))
+        if report.counts.failed or report.counts.skipped:
+            response.status_code = 207
+        return report
+
+    return router
+
+
+def _too_large(settings: Settings) -> str:
+    return f"the upload is larger than the {settings.max_upload_mb} MB limit (FOOTNOTES_MAX_UPLOAD_MB)"
+
+
+def _token_check(token: str) -> Callable[[HTTPAuthorizationCredentials | None], None]:
+    bearer = HTTPBearer(auto_error=False, description="The FOOTNOTES_API_TOKEN.")
+    expected = token.encode("utf-8")
+
+    def check(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        given = credentials.credentials.encode("utf-8") if credentials else b""
+        if not secrets.compare_digest(given, expected):
+            raise HTTPException(401, "a valid 'Authorization: Bearer <token>' header is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return check
+
+
+def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: str) -> SyncResult:
+    """Move the staged files into ``folder`` under safe names and ingest them.
+
+    A file that fails to ingest is taken out again, and the file it replaced
+    (if any) put back, so the folder keeps matching the store.
+    """
+    outcomes: list[FileOutcome | None] = []
+    accepted: dict[str, tuple[int, _Received]] = {}
+    for i, received in enumerate(upload.files):
+        name = safe_name(received.sent)
+        if not name:
+            outcomes.append(FileOutcome("", "failed", received.sent,
+                                        f"{received.sent!r}: no usable file name"))
+            continue
+        try:
+            file_format(Path(name))
+        except UnsupportedFileError as exc:
+            outcomes.append(FileOutcome(name, "skipped", received.sent, str(exc)))
+            continue
+        if name in accepted:
+            outcomes.append(FileOutcome(name, "failed", received.sent,
+                                        f"{name}: the same file name twice in one upload"))
+            continue
+        accepted[name] = (i, received)
+        outcomes.append(None)
+    folder.mkdir(parents=True, exist_ok=True)
+    backups: dict[str, Path] = {}
+    paths: dict[str, Path] = {}
+    for name, (_, received) in accepted.items():
+        target = folder / name
+        if target.resolve().parent != folder.resolve():
+            raise ConfigError(f"refusing to write {name!r} outside {folder}")  # never reached
+        if target.exists() or target.is_symlink():
+            backups[name] = received.staged.with_suffix(".previous")
+            os.replace(target, backups[name])
+        os.replace(received.staged, target)
+        paths[name] = target
+    report = library.ingest(list(paths.values()), collection) if paths else SyncReport()
+    by_document = {o.document: o for o in report.outcomes}
+    for name, (i, received) in accepted.items():
+        got = by_document.get(name) or FileOutcome(name, "failed", "", f"{name}: not ingested")
+        reason = got.reason.replace(str(paths[name].resolve()), name).replace(str(paths[name]), name)
+        outcomes[i] = FileOutcome(name, got.status, received.sent, reason, got.passages)
+        if got.status == "failed":
+            paths[name].unlink(missing_ok=True)
+            if name in backups:
+                os.replace(backups[name], paths[name])
+    final = SyncReport([o for o in outcomes if o is not None], report.embedded)
+    return SyncResult(
+        counts=SyncCounts(**final.counts),
+        embedded=final.embedded,
+        files=[FileResult(document=o.document, status=o.status, path=o.path, reason=o.reason,
+                          passages=o.passages) for o in final.outcomes],
+    )
