@@ -140,6 +140,12 @@ def _states_something(hit: SentenceHit) -> bool:
     return len(text.split()) >= 4 and not text.endswith("?")
 
 
+def _is_title(hit: SentenceHit) -> bool:
+    """The document's own title line: it names the whole document, so it answers nothing,
+    and the sentence under it is no more likely than any other to answer."""
+    return bool(hit.title) and hit.text.strip().lstrip("#").strip() == hit.title.strip()
+
+
 def _select(
     hits: list[SentenceHit], following: dict[str, SentenceHit], limit: int
 ) -> list[SentenceHit]:
@@ -152,9 +158,11 @@ def _select(
     for hit in hits:
         if len(chosen) == limit:
             break
+        if _is_title(hit):
+            continue
         if not _states_something(hit):
             after = following.get(hit.id)
-            if after is None or not _states_something(after):
+            if after is None or not _states_something(after) or _is_title(after):
                 continue
             hit = replace(after, score=hit.score, dense=hit.dense, lexical=hit.lexical)
         if any(c.id == hit.id or _near_duplicate(hit.text, c.text) for c in chosen):

@@ -15,7 +15,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 export VIRTUAL_ENV="$PWD/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
-python -m pip install --quiet -c constraints.txt -e '.[dev]'
+python -m pip install --quiet -c constraints.txt -e .
 
 footnotes ingest samples/
 footnotes ask "Which missile system did Lukashenka ask Putin to deploy?"

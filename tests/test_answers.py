@@ -1,0 +1,746 @@
+"""The answer engine through its Python API: the real model, a real Chroma store in ``tmp_path``.
+
+Answers are checked against the store itself: every marker resolves to a citation,
+every citation is an exact span of its document, and the answer says nothing that
+is not one of its quotes. The pure parts (sentence selection, grouping, metrics) are
+also checked on hand-built inputs, where the expected output is known exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from conftest import ROOT, SAMPLE_ARTICLE
+
+from footnotes.errors import FootnotesError
+from footnotes.index.answer import (
+    Answer,
+    Citation,
+    _group,
+    _select,
+    abstention,
+    compose,
+)
+from footnotes.index.ask import Asker, Turn, contextualise, parse_history
+from footnotes.index.evaluate import EvalRow, evaluate, load_rows
+from footnotes.index.lexical import LexicalIndex, tokenize
+from footnotes.index.retrieve import Retrieval
+from footnotes.index.store import PassageHit, SentenceHit, Store
+from footnotes.index.sync import Ingestor
+from footnotes.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+QUESTIONS = ROOT / "benchmarks" / "data" / "sample_article.jsonl"
+FOOTNOTES = Path(sys.executable).with_name("footnotes")
+ARTICLE_ID = SAMPLE_ARTICLE.name
+ARTICLE_TITLE = "Security above all: A revised Belarus\u2013Russia alliance"
+MARKER = re.compile(r"\[(\d+)\]")
+BULLET = re.compile(r"[\u2022\u25aa\u25cf\u2023\u2043*\-\u2013]\s+")
+NOT_SAID = "The documents do not say."
+
+MISSILE_QUESTION = "Which missile system did Lukashenka ask Putin to deploy?"
+MISSILE_HISTORY = [
+    Turn("user", MISSILE_QUESTION),
+    Turn(
+        "assistant",
+        "Lukashenka requested that Putin deploy the Oreshnik strategic missile system "
+        "in Belarus [1]",
+    ),
+]
+NATO = "NATO units in Poland and Lithuania"
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+class CountingModel:
+    """The real model, counting what it is asked to embed (documents vs. queries)."""
+
+    def __init__(self, model: HuggingFaceEmbedding) -> None:
+        self.model = model
+        self.text_batches = 0
+        self.queries = 0
+
+    def get_text_embedding_batch(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
+        self.text_batches += 1
+        return self.model.get_text_embedding_batch(texts, **kwargs)
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        self.queries += 1
+        return self.model.get_query_embedding(query)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The sample article ingested into a store, and an asker on it."""
+
+    settings: Settings
+    store: Store
+    asker: Asker
+
+
+@pytest.fixture(scope="module")
+def article(tmp_path_factory: pytest.TempPathFactory, embed_model: HuggingFaceEmbedding) -> Corpus:
+    """The sample article, ingested once for the module."""
+    settings = Settings(store=tmp_path_factory.mktemp("article") / "store", collection="article")
+    store = Store.from_settings(settings)
+    report = Ingestor(store, lambda: embed_model, settings).sync([SAMPLE_ARTICLE])
+    assert report.counts["added"] == 1
+    return Corpus(settings, store, Asker(store, embed_model, settings))
+
+
+def question_rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+
+
+# --- the answer contract, checked against the store -----------------------------------------
+
+
+def check_citation(citation: Citation, store: Store) -> None:
+    """``citation`` is an exact span of its stored document, inside its stored passage."""
+    text = store.document_text(citation.document)
+    assert 0 <= citation.start < citation.end <= len(text)
+    assert citation.quote == text[citation.start : citation.end]
+    assert citation.quote.strip() == citation.quote and citation.quote
+    assert citation.quote in citation.passage
+    passages = [
+        p
+        for p in store.all_passages()
+        if p.document_id == citation.document and p.start <= citation.start
+        and citation.end <= p.end
+    ]  # fmt: skip
+    assert len(passages) == 1, f"no single stored passage holds {citation.quote[:60]!r}"
+    passage = passages[0]
+    assert citation.passage == passage.text == text[passage.start : passage.end]
+    record = store.get_document(citation.document)
+    assert record is not None and citation.title == record.title
+
+
+def strip_bullet(quote: str) -> str:
+    return BULLET.sub("", quote, count=1) if BULLET.match(quote) else quote
+
+
+def check_answer(answer: Answer, store: Store, settings: Settings) -> None:
+    """The contract of :func:`compose`, for an answer or an abstention."""
+    for related in answer.related:
+        check_citation(related, store)
+    if not answer.answered:
+        assert answer.citations == []
+        assert answer.answer.startswith(NOT_SAID)
+        assert not MARKER.search(answer.answer)
+        return
+    citations = answer.citations
+    assert 1 <= len(citations) <= settings.max_answer_sentences
+    assert [c.n for c in citations] == list(range(1, len(citations) + 1))
+    markers = [int(m) for m in MARKER.findall(answer.answer)]
+    first_use = list(dict.fromkeys(markers))
+    assert first_use == [c.n for c in citations], "markers not numbered 1..k by first use"
+    spans = [(c.document, c.start, c.end) for c in citations]
+    assert len(set(spans)) == len(spans), "the same span cited twice"
+    for a in citations:  # no quote overlaps another
+        for b in citations:
+            if a is not b and a.document == b.document:
+                assert a.end <= b.start or b.end <= a.start
+    for citation in citations:
+        check_citation(citation, store)
+    # Every word of the answer is a cited quote: "quote [n]" segments, nothing else.
+    segments = [s.strip() for s in MARKER.split(answer.answer)[0::2]]
+    assert segments[-1] == "", "text after the last marker"
+    by_n = {c.n: c for c in citations}
+    for segment, n in zip(segments[:-1], markers, strict=True):
+        quote = by_n[n].quote
+        assert segment in (quote, strip_bullet(quote)), f"{segment[:80]!r} is not quote [{n}]"
+
+
+def test_every_sample_question_answers_by_the_contract(article: Corpus) -> None:
+    answered = 0
+    for row in question_rows():
+        answer = article.asker.ask(row["question"], parse_history(row.get("history")))
+        check_answer(answer, article.store, article.settings)
+        answered += answer.answered
+        # The title line names the whole article; it answers no question.
+        assert all(c.quote != ARTICLE_TITLE for c in answer.citations), row["question"]
+    # The check above means nothing if (almost) everything abstains.
+    assert answered >= 30
+
+
+def test_bulleted_quote_is_cited_whole_and_shown_without_its_bullet(article: Corpus) -> None:
+    answer = article.asker.ask("What policy toward the West do the declarations manifest?")
+    bulleted = [c for c in answer.citations if c.quote.startswith("\u2022 ")]
+    assert bulleted, "expected the bulleted commentary sentence to be cited"
+    for citation in bulleted:
+        assert citation.quote[2:] in answer.answer
+        assert citation.quote not in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I bake sourdough bread?",
+        "What is the capital of France?",
+        "What is the population of Belarus?",  # same topic, but no amount is stated
+        "What is the range of the Oreshnik missile in kilometres?",
+    ],
+)
+def test_unanswerable_question_abstains(article: Corpus, question: str) -> None:
+    answer = article.asker.ask(question)
+    assert not answer.answered
+    assert answer.citations == []
+    assert answer.answer == abstention(question)
+    assert answer.answer.startswith(NOT_SAID)
+    assert len(answer.related) <= 3
+    for related in answer.related:
+        check_citation(related, article.store)
+    assert answer.to_dict()["citations"] == []
+
+
+def test_abstention_names_the_topic_of_the_question() -> None:
+    assert "\u201cthe capital of France\u201d" in abstention("What is the capital of France?")
+    assert "\u201cthe population of Belarus\u201d" in abstention(
+        "What is the population of Belarus?"
+    )
+
+
+def test_question_with_an_answer_in_the_article_is_answered(article: Corpus) -> None:
+    answer = article.asker.ask(MISSILE_QUESTION)
+    assert answer.answered
+    assert "Oreshnik strategic missile system" in answer.citations[0].quote
+    assert answer.related == []
+    assert article.store.get_document(ARTICLE_ID).title == ARTICLE_TITLE  # type: ignore[union-attr]
+
+
+def test_title_line_is_not_cited_ahead_of_the_answer(article: Corpus) -> None:
+    # The title shares "Belarus" and "Security" with the question and ranked first,
+    # so it used to be cited as [1] ahead of the sentence that answers.
+    answer = article.asker.ask("Who is the Secretary of Belarus's Security Council?")
+    assert answer.answered
+    assert "Alexander Volfovich, the Secretary" in answer.citations[0].quote
+
+
+# --- follow-up questions --------------------------------------------------------------------
+
+
+def test_follow_up_is_retrieved_with_the_previous_question() -> None:
+    query = contextualise("What threat did he cite?", MISSILE_HISTORY)
+    assert query == f"{MISSILE_QUESTION} What threat did he cite?"
+    assert contextualise("What threat did he cite?", []) == "What threat did he cite?"
+    # A question that stands alone is not mixed with the conversation.
+    standalone = "Who is the Secretary of Belarus's Security Council?"
+    assert contextualise(standalone, MISSILE_HISTORY) == standalone
+
+
+def test_follow_up_cites_the_sentence_the_conversation_is_about(article: Corpus) -> None:
+    with_history = article.asker.ask("What threat did he cite?", MISSILE_HISTORY)
+    check_answer(with_history, article.store, article.settings)
+    assert with_history.answered
+    assert NATO in with_history.citations[0].quote
+
+    # Measured: the article names one threat, so even the bare question finds the NATO
+    # sentence, but with less confidence and a different answer; history changes both.
+    alone = article.asker.ask("What threat did he cite?")
+    check_answer(alone, article.store, article.settings)
+    assert with_history.confidence > alone.confidence
+    spans = [(c.start, c.end) for c in with_history.citations]
+    assert spans != [(c.start, c.end) for c in alone.citations]
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        ("And when could it be deployed there?", MISSILE_HISTORY, "second half of next year"),
+        (
+            "Since when have they been discussing it?",
+            [
+                Turn("user", "What energy market did the two countries agree to set up together?"),
+                Turn("assistant", "A joint electricity market [1]"),
+            ],
+            "since at least 2018",
+        ),
+    ],
+)
+def test_follow_up_needs_its_history(
+    article: Corpus, question: str, history: list[Turn], expected: str
+) -> None:
+    with_history = article.asker.ask(question, history)
+    assert with_history.answered
+    assert any(expected in c.quote for c in with_history.citations)
+    # Measured: with nothing to lean on, these questions have too few words to answer.
+    alone = article.asker.ask(question)
+    assert not alone.answered
+    assert alone.citations == []
+
+
+# --- the lexical index follows ingest, update and remove -----------------------------------
+
+DOC_A = (
+    "# Harbour notes\n\n"
+    "The harbour at Velmora shelters a fleet of twelve fishing boats through the winter. "
+    "Its lighthouse keeper paints the tower white every spring.\n"
+)
+DOC_B = (
+    "# Workshop notes\n\n"
+    "The zorblax is a brass instrument the glassmakers of Tiernach use to judge furnace heat. "
+    "Apprentices learn to read the zorblax before they may touch molten glass.\n"
+)
+
+
+def doc_b_ids(retrieval: Retrieval) -> set[str]:
+    return {h.id for h in retrieval.hits if h.document_id == "b.md"}
+
+
+def cited_documents(answer: Answer) -> set[str]:
+    return {c.document for c in answer.citations + answer.related}
+
+
+def test_lexical_index_follows_update_and_remove(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
+    (folder / "b.md").write_text(DOC_B, encoding="utf-8")
+    store = Store.from_settings(settings)
+    ingestor = Ingestor(store, lambda: embed_model, settings)
+    assert ingestor.sync([folder]).counts["added"] == 2
+    asker = Asker(store, embed_model, settings)
+
+    answer = asker.ask("What is a zorblax?")
+    check_answer(answer, store, settings)
+    assert answer.answered
+    assert answer.citations[0].document == "b.md"
+    assert "zorblax" in answer.citations[0].quote
+    # BM25 knows the rare word (dense similarity alone would give no lexical score).
+    found = asker.retriever.retrieve("zorblax")
+    assert any(h.document_id == "b.md" and h.lexical > 0 for h in found.hits)
+
+    # Update B through the ingestor; the same asker must see the new text only.
+    (folder / "b.md").write_text(DOC_B.replace("zorblax", "quintaria"), encoding="utf-8")
+    assert ingestor.sync([folder]).counts["updated"] == 1
+    stored_ids = {s.id for s in store.all_sentences()}
+    new = asker.ask("What is a quintaria?")
+    check_answer(new, store, settings)
+    assert new.answered
+    assert new.citations[0].document == "b.md"
+    assert "quintaria" in new.citations[0].quote
+    assert new.citations[0].quote in store.document_text("b.md")
+    retrieval = asker.retriever.retrieve("quintaria")
+    assert any(h.document_id == "b.md" and h.lexical > 0 for h in retrieval.hits)
+    assert {h.id for h in retrieval.hits} <= stored_ids, "retrieved a sentence no longer stored"
+
+    old = asker.ask("What is a zorblax?")
+    check_answer(old, store, settings)
+    assert all("zorblax" not in c.quote for c in old.citations + old.related)
+    stale = asker.retriever.retrieve("zorblax")
+    assert all(h.lexical == 0 for h in stale.hits), "the lexical index kept the old word"
+    assert {h.id for h in stale.hits} <= stored_ids
+
+    # Remove B: the same asker never cites or retrieves it again.
+    assert store.remove_document("b.md")
+    for question in ("What is a quintaria?", "What is a zorblax?", "Where is the harbour?"):
+        answer = asker.ask(question)
+        check_answer(answer, store, settings)
+        assert "b.md" not in cited_documents(answer)
+        assert not doc_b_ids(asker.retriever.retrieve(question))
+
+    # Put B back, then delete its file and sync the folder: gone again.
+    (folder / "b.md").write_text(DOC_B, encoding="utf-8")
+    assert ingestor.sync([folder]).counts["added"] == 1
+    assert asker.ask("What is a zorblax?").citations[0].document == "b.md"
+    (folder / "b.md").unlink()
+    assert ingestor.sync([folder]).counts["removed"] == 1
+    answer = asker.ask("What is a zorblax?")
+    assert "b.md" not in cited_documents(answer)
+    assert not doc_b_ids(asker.retriever.retrieve("zorblax"))
+
+
+def test_restarted_asker_answers_alike_without_embedding_documents(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
+    (folder / "b.md").write_text(DOC_B, encoding="utf-8")
+    shutil.copy(SAMPLE_ARTICLE, folder / ARTICLE_ID)
+    store = Store.from_settings(settings)
+    Ingestor(store, lambda: embed_model, settings).sync([folder])
+    questions = [
+        "What is a zorblax?",
+        "How many fishing boats shelter in the harbour at Velmora?",
+        MISSILE_QUESTION,
+        "What is the capital of France?",
+    ]
+    first = Asker(store, embed_model, settings)
+    before = [first.ask(q).to_dict() for q in questions]
+
+    # A restart: a new store handle and asker on the same folder, and a sync that finds
+    # everything unchanged. Only the questions are embedded, never a document.
+    counting = CountingModel(embed_model)
+    reopened = Store.from_settings(settings, create=False)
+    factory_calls: list[int] = []
+
+    def factory() -> Any:
+        factory_calls.append(1)
+        return counting
+
+    report = Ingestor(reopened, factory, settings).sync([folder])
+    assert report.counts["unchanged"] == 3
+    assert report.embedded == 0 and factory_calls == []
+    restarted = Asker(reopened, counting, settings)  # type: ignore[arg-type]
+    after = [restarted.ask(q).to_dict() for q in questions]
+    assert after == before
+    assert counting.text_batches == 0
+    assert counting.queries == len(questions)
+    assert restarted.ask("What is a zorblax?").citations[0].document == "b.md"
+
+
+# --- sentence selection and grouping (pure functions, hand-built inputs) ------------------
+
+TEXT = (
+    "Scalability issues.\n\n"
+    "Solana processes thousands of transactions per second on one shard. "
+    "It orders them with a verifiable clock called proof of history. "
+    "Validators vote on blocks every four hundred milliseconds.\n\n"
+    "Fees on Solana stay low because blocks are produced quickly and cheaply. "
+    "Fees on Solana stay low since blocks are produced quickly and cheaply."
+)
+
+
+def sentences_of(text: str, passage_breaks: tuple[int, ...]) -> list[SentenceHit]:
+    """Hand-built sentence hits over ``text``, split on '. ' and blank lines."""
+    hits = []
+    for m in re.finditer(r"[^\n.]+\.", text):
+        start = m.start() + len(m.group()) - len(m.group().lstrip())
+        passage = sum(1 for b in passage_breaks if start >= b)
+        hits.append(
+            SentenceHit(
+                id=f"doc#h:{passage}/{start}",
+                document_id="doc",
+                passage_id=f"doc#h:{passage}",
+                position=len(hits),
+                title="Notes",
+                section=None,
+                page=None,
+                start=start,
+                end=m.end(),
+                text=text[start : m.end()],
+            )
+        )
+    return hits
+
+
+@pytest.fixture
+def parts() -> tuple[list[SentenceHit], dict[str, PassageHit]]:
+    breaks = (TEXT.index("Solana processes"), TEXT.index("Fees on Solana"))
+    hits = sentences_of(TEXT, breaks)
+    spans = [(0, breaks[0]), breaks, (breaks[1], len(TEXT))]
+    passages = {}
+    for i, (a, b) in enumerate(spans):
+        text = TEXT[a:b].strip()
+        a = TEXT.index(text, a)
+        passages[f"doc#h:{i}"] = PassageHit(
+            f"doc#h:{i}", "doc", "Notes", None, None, a, a + len(text), text, 0.0
+        )
+    return hits, passages
+
+
+def ranked(hits: list[SentenceHit], order: list[int], dense: float = 0.8) -> list[SentenceHit]:
+    return [
+        replace(h, score=1.0 / (60 + r), dense=dense) for r, h in enumerate(hits[i] for i in order)
+    ]
+
+
+def following(hits: list[SentenceHit]) -> dict[str, SentenceHit]:
+    return {a.id: b for a, b in pairwise(hits) if a.passage_id == b.passage_id}
+
+
+def test_sentence_hits_are_built_right(parts: Any) -> None:
+    hits, passages = parts
+    assert [h.text for h in hits][:2] == [
+        "Scalability issues.",
+        "Solana processes thousands of transactions per second on one shard.",
+    ]
+    assert [h.passage_id for h in hits] == ["doc#h:0"] + ["doc#h:1"] * 3 + ["doc#h:2"] * 2
+    for hit in hits:
+        passage = passages[hit.passage_id]
+        assert TEXT[hit.start : hit.end] == hit.text
+        assert passage.start <= hit.start and hit.end <= passage.end
+
+
+def test_heading_stands_for_the_sentence_under_it(parts: Any) -> None:
+    hits, _ = parts
+    heading, stating = hits[0], hits[1]
+    # The heading is alone in its passage: it has no sentence under it, so it is skipped.
+    chosen = _select(ranked(hits, [0, 3]), following(hits), 3)
+    assert [h.id for h in chosen] == [hits[3].id]
+    # When the next sentence of its passage is known, it takes the heading's place and rank.
+    chosen = _select(ranked(hits, [0, 3]), {heading.id: stating}, 3)
+    assert [h.id for h in chosen] == [stating.id, hits[3].id]
+    assert chosen[0].score == pytest.approx(1 / 60)
+    # A question in the text answers nothing either.
+    question = replace(stating, id="q", text="Is Solana fast?")
+    assert _select([question, *ranked(hits, [2])], {}, 3) == ranked(hits, [2])
+
+
+def test_document_title_is_never_chosen_nor_a_stand_in(parts: Any) -> None:
+    hits, _ = parts
+    name = "Solana: a fast chain for everyone"
+    title = replace(hits[0], id="t", text=name, title=name)
+    others = [replace(h, title=name) for h in ranked(hits, [1, 2])]
+    assert [h.id for h in _select([title, *others], {}, 3)] == [hits[1].id, hits[2].id]
+    md_title = replace(title, text=f"# {name}")
+    assert [h.id for h in _select([md_title, *others], {}, 3)] == [hits[1].id, hits[2].id]
+    # A one-word heading above the title does not stand for the title either.
+    heading = replace(hits[0], text="Analyses", title=name)
+    assert [h.id for h in _select([heading, *others], {heading.id: title}, 3)] == [
+        hits[1].id,
+        hits[2].id,
+    ]
+    # A sentence that only resembles the title is kept.
+    longer = replace(title, id="l", text=f"{name} since its launch.")
+    assert [h.id for h in _select([longer], {}, 3)] == ["l"]
+
+
+def test_near_duplicate_sentences_are_not_both_chosen(parts: Any) -> None:
+    hits, _ = parts
+    chosen = _select(ranked(hits, [4, 5, 1]), following(hits), 3)
+    assert [h.id for h in chosen] == [hits[4].id, hits[1].id]
+    # The same sentence twice (e.g. via a heading's stand-in) is chosen once.
+    chosen = _select(ranked(hits, [1, 1, 2]), following(hits), 3)
+    assert [h.id for h in chosen] == [hits[1].id, hits[2].id]
+    assert len(_select(ranked(hits, [1, 2, 3, 4]), following(hits), 2)) == 2
+
+
+def test_group_orders_by_passage_then_document_order_and_merges_neighbours(
+    parts: Any,
+) -> None:
+    hits, _ = parts
+    # Best first: the 3rd sentence of passage 1, then passage 2, then the 1st of passage 1.
+    groups = _group(ranked(hits, [3, 4, 1]))
+    assert [[h.id for h in g] for g in groups] == [[hits[1].id], [hits[3].id], [hits[4].id]]
+    # Neighbours in one passage merge; order inside the passage is the document's.
+    groups = _group(ranked(hits, [2, 4, 1]))
+    assert [[h.id for h in g] for g in groups] == [[hits[1].id, hits[2].id], [hits[4].id]]
+    groups = _group(ranked(hits, [3, 1, 2]))
+    assert [[h.id for h in g] for g in groups] == [[hits[1].id, hits[2].id, hits[3].id]]
+    # Sentences adjacent in the document but in different passages do not merge.
+    groups = _group(ranked(hits, [3, 4]))
+    assert [[h.id for h in g] for g in groups] == [[hits[3].id], [hits[4].id]]
+    # The passage used first comes first, even when it is later in the document.
+    groups = _group(ranked(hits, [4, 3]))
+    assert [[h.id for h in g] for g in groups] == [[hits[4].id], [hits[3].id]]
+
+
+def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None:
+    hits, passages = parts
+    lexical = LexicalIndex([h.text for h in hits])
+    retrieval = Retrieval(ranked(hits, [2, 1, 4]), lexical, following(hits))
+    question = "How does Solana order transactions?"
+    answer = compose(
+        question,
+        [tokenize(question)],
+        retrieval,
+        lambda ids: {i: passages[i] for i in ids if i in passages},
+        threshold=0.1,
+        max_sentences=3,
+    )
+    assert answer.answered
+    assert [(c.start, c.end) for c in answer.citations] == [
+        (hits[1].start, hits[2].end),
+        (hits[4].start, hits[4].end),
+    ]
+    first = answer.citations[0]
+    assert first.quote == TEXT[hits[1].start : hits[2].end]
+    assert hits[1].text in first.quote and hits[2].text in first.quote
+    assert first.passage == passages["doc#h:1"].text
+    assert first.score == round(1 / 60, 5)  # the better of the two, as stored (rounded)
+    assert answer.answer == f"{first.quote} [1] {hits[4].text} [2]"
+
+
+def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> None:
+    hits, passages = parts
+    lexical = LexicalIndex([h.text for h in hits])
+    retrieval = Retrieval(ranked(hits, [1, 2, 3]), lexical, following(hits))
+
+    def passages_for(ids: list[str]) -> dict[str, PassageHit]:
+        return {i: passages[i] for i in ids}
+
+    question = "How does Solana order transactions?"
+    below = compose(question, [tokenize(question)], retrieval, passages_for, threshold=0.99)
+    assert not below.answered and below.citations == []
+    assert [r.quote for r in below.related] == [hits[i].text for i in (1, 2, 3)]
+    # "How many" wants an amount: the chosen sentences state one ("one shard", "four").
+    amount = "How many transactions does Solana process?"
+    assert compose(amount, [tokenize(amount)], retrieval, passages_for, threshold=0.1).answered
+    # With no threshold at all, a sentence without any number still does not answer it,
+    # though it answers a question that asks for no amount.
+    no_number = Retrieval(ranked(hits, [2]), lexical, {})
+    assert not compose(amount, [tokenize(amount)], no_number, passages_for, threshold=0.0).answered
+    how = "How are transactions ordered?"
+    assert compose(how, [tokenize(how)], no_number, passages_for, threshold=0.0).answered
+
+
+# --- evaluate(): metrics on hand-built answers ----------------------------------------------
+
+
+class ScriptedAsker:
+    """Returns a prepared answer per question, and records the history it was given."""
+
+    def __init__(self, answers: dict[str, Answer]) -> None:
+        self.answers = answers
+        self.histories: dict[str, list[Turn] | None] = {}
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        self.histories[question] = history
+        return self.answers[question]
+
+
+def said(question: str, *quotes: tuple[str, int | None]) -> Answer:
+    cites = [
+        Citation(n, "doc", "Doc", page, None, 0, len(q), q, q, 0.5)
+        for n, (q, page) in enumerate(quotes, start=1)
+    ]
+    text = " ".join(f"{c.quote} [{c.n}]" for c in cites)
+    return Answer(question, text, True, cites)
+
+
+def declined(question: str) -> Answer:
+    return Answer(question, abstention(question), False)
+
+
+def test_evaluate_computes_each_metric() -> None:
+    rows = [
+        # answered right: contained (case/space-insensitive), cited, on the right page
+        EvalRow("q1", ["Ten  Agreements"], "package of TEN", pages=[2]),
+        # answered wrong: not contained, not cited, wrong page
+        EvalRow("q2", ["Minsk"], "signed in Minsk", pages=[1]),
+        # answerable but abstained: a miss for containment and citation; no pages given
+        EvalRow("q3", ["2018"], "since at least 2018"),
+        # answerable, abstained, no expectations at all: counts for no rate
+        EvalRow("q4"),
+        # unanswerable: abstained, answered, abstained, abstained
+        EvalRow("u1", answerable=False),
+        EvalRow("u2", answerable=False),
+        EvalRow("u3", answerable=False),
+        EvalRow("u4", answerable=False, history=[Turn("user", "earlier")]),
+    ]
+    asker = ScriptedAsker(
+        {
+            "q1": said("q1", ("a package of ten\u00a0agreements\nin Minsk.", 2)),
+            "q2": said("q2", ("They met in Moscow.", 3), ("It was cold.", 3)),
+            "q3": declined("q3"),
+            "q4": declined("q4"),
+            "u1": declined("u1"),
+            "u2": said("u2", ("Belarus is in Europe.", None)),
+            "u3": declined("u3"),
+            "u4": declined("u4"),
+        }
+    )
+    report = evaluate(asker, rows)
+    assert [r.contains for r in report.rows] == [True, False, False, None] + [None] * 4
+    assert [r.cited for r in report.rows] == [True, False, False, None] + [None] * 4
+    assert [r.page_hit for r in report.rows] == [True, False, None, None] + [None] * 4
+    summary = report.summary()
+    assert summary["questions"] == 8
+    assert summary["answerable"] == 4
+    assert summary["answer_containment"] == round(1 / 3, 3)
+    assert summary["citation_hit"] == round(1 / 3, 3)
+    assert summary["page_hit"] == 0.5
+    # abstained: q3, q4, u1, u3, u4 -> 3 of 5 right; unanswerable u1..u4 -> 3 of 4 caught
+    assert summary["abstention_precision"] == 0.6
+    assert summary["abstention_recall"] == 0.75
+    # answered: q1 (1 citation), q2 (2), u2 (1)
+    assert summary["mean_cited_sentences"] == round(4 / 3, 2)
+    cited_chars = sum(len(c.quote) for q in ("q1", "q2", "u2") for c in asker.answers[q].citations)
+    assert summary["mean_cited_chars"] == round(cited_chars / 3, 1)
+    answer_chars = sum(len(a.answer) for a in asker.answers.values())
+    assert summary["mean_answer_chars"] == round(answer_chars / 8, 1)
+    assert asker.histories["u4"] == [Turn("user", "earlier")]
+    assert asker.histories["q1"] == []
+
+
+def test_evaluate_leaves_rates_without_data_empty() -> None:
+    rows = [EvalRow("q1", ["x"]), EvalRow("q2", ["y"])]
+    report = evaluate(ScriptedAsker({"q1": said("q1", ("x marks it", None)),
+                                     "q2": said("q2", ("y not", None))}), rows)  # fmt: skip
+    summary = report.summary()
+    assert summary["answer_containment"] == 1.0
+    assert summary["citation_hit"] == 1.0
+    assert summary["page_hit"] is None
+    assert summary["abstention_precision"] is None  # nothing abstained
+    assert summary["abstention_recall"] is None  # nothing unanswerable
+
+
+def test_load_rows_parses_the_question_file_and_names_a_bad_line(tmp_path: Path) -> None:
+    rows = load_rows(QUESTIONS)
+    assert len(rows) == len(question_rows())
+    follow = [r for r in rows if r.history]
+    assert follow and all(isinstance(t, Turn) for r in follow for t in r.history)
+    assert sum(not r.answerable for r in rows) == 8
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok?"}\n\n{"answers": ["no question"]}\n', encoding="utf-8")
+    with pytest.raises(FootnotesError, match=r"bad\.jsonl:3"):
+        load_rows(bad)
+
+
+# --- the eval command -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {**os.environ, "FOOTNOTES_STORE": str(tmp_path / "cli-store")}
+    for name in [n for n in env if n.startswith("FOOTNOTES_") and n != "FOOTNOTES_STORE"]:
+        del env[name]
+    yield env
+
+
+def test_eval_command_reports_the_measured_figures(cli_env: dict[str, str]) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(FOOTNOTES), *args],
+            env=cli_env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    ingest = run("ingest", "samples/")
+    assert ingest.returncode == 0, ingest.stderr
+    result = run("eval", str(QUESTIONS.relative_to(ROOT)), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    for key in (
+        "questions",
+        "answerable",
+        "answer_containment",
+        "citation_hit",
+        "page_hit",
+        "abstention_precision",
+        "abstention_recall",
+        "mean_answer_chars",
+        "mean_cited_chars",
+        "mean_cited_sentences",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "rows",
+    ):
+        assert key in summary
+    assert summary["questions"] == len(question_rows()) == len(summary["rows"])
+    assert summary["answer_containment"] >= 0.9
+    assert summary["citation_hit"] >= 0.9
+    assert summary["abstention_recall"] == 1.0
+    assert summary["page_hit"] is None  # a text file has no pages
