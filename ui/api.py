@@ -13,10 +13,10 @@ or written whole. File names are reduced to a safe base name, which becomes
 the document id, and files land only in ``uploads/<collection>/``.
 
 Routes that ingest or answer are plain ``def``: FastAPI runs them in its
-thread pool, so the blocking model never stalls the event loop.
+thread pool, so the blocking model never stalls the event loop. (No
+``from __future__ import annotations``: FastAPI must evaluate the routes'
+annotations, which name dependencies local to :func:`build_router`.)
 """
-
-from __future__ import annotations
 
 import os
 import re
@@ -83,7 +83,7 @@ class AskRequest(BaseModel):
 class CitationModel(BaseModel):
     """An exact span of a stored document: ``quote == text[start:end]``."""
 
-    n: int = Field(description="The answer's marker [n]; 0-based never.")
+    n: int = Field(description="The marker [n] in the answer, counted from 1.")
     document: str
     title: str
     page: int | None
@@ -143,6 +143,8 @@ class FileResult(BaseModel):
 
 
 class SyncCounts(BaseModel):
+    """How many files ended in each status."""
+
     added: int
     updated: int
     unchanged: int
@@ -160,6 +162,8 @@ class SyncResult(BaseModel):
 
 
 class ErrorModel(BaseModel):
+    """Every 4xx body: one message a user can act on."""
+
     detail: str
 
 
@@ -229,9 +233,12 @@ def safe_name(sent: str) -> str:
     name = _UNSAFE_CHARS.sub("_", name).strip(" .")
     if len(name.encode("utf-8")) > 200:
         stem, suffix = os.path.splitext(name)
-        name = stem.encode("utf-8")[: 200 - len(suffix.encode("utf-8"))].decode(
-            "utf-8", "ignore"
-        ).rstrip(" .") + suffix
+        name = (
+            stem.encode("utf-8")[: 200 - len(suffix.encode("utf-8"))]
+            .decode("utf-8", "ignore")
+            .rstrip(" .")
+            + suffix
+        )
     return name if name not in ("", ".", "..") else ""
 
 
@@ -388,8 +395,11 @@ class _MultipartReceiver:
 def build_router(library: Library, settings: Settings) -> APIRouter:
     """The ``/api`` routes over ``library``; ``settings`` gives the token, limits and folders."""
     dependencies = [Depends(_token_check(settings.api_token))] if settings.api_token else []
-    router = APIRouter(route_class=_Route, dependencies=dependencies,
-                       responses=_errors(401) if settings.api_token else {})
+    router = APIRouter(
+        route_class=_Route,
+        dependencies=dependencies,
+        responses=_errors(401) if settings.api_token else {},
+    )
     limit = settings.max_upload_mb * 1024 * 1024
 
     def existing(collection: str | None) -> str:
@@ -399,16 +409,17 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         return name
 
     @router.post("/ask", response_model=AnswerModel, tags=["ask"], responses=_errors(400, 404))
-    def ask(request: AskRequest) -> dict[str, Any]:
+    def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question from the documents, every claim cited to its exact sentence."""
         from footnotes.index.ask import Turn as CoreTurn
 
-        collection = existing(request.collection)
-        history = [CoreTurn(t.role, t.content) for t in request.history]
-        return library.ask(request.question, history, collection).to_dict()
+        collection = existing(body.collection)
+        history = [CoreTurn(t.role, t.content) for t in body.history]
+        return library.ask(body.question, history, collection).to_dict()
 
-    @router.get("/documents", response_model=list[DocumentModel], tags=["documents"],
-                responses=_errors(404))
+    @router.get(
+        "/documents", response_model=list[DocumentModel], tags=["documents"], responses=_errors(404)
+    )
     def list_documents(
         collection: Annotated[str | None, Query(description="Default: the configured.")] = None,
     ) -> list[dict[str, Any]]:
@@ -416,8 +427,12 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         records = library.documents(existing(collection))
         return [{k: getattr(r, k) for k in DocumentModel.model_fields} for r in records]
 
-    @router.get("/documents/{doc_id:path}/text", response_model=DocumentText, tags=["documents"],
-                responses=_errors(404))
+    @router.get(
+        "/documents/{doc_id:path}/text",
+        response_model=DocumentText,
+        tags=["documents"],
+        responses=_errors(404),
+    )
     def document_text(doc_id: str, collection: str | None = None) -> DocumentText:
         """A document's full text, which citations' ``start``/``end`` index."""
         store = library.store(existing(collection))
@@ -426,8 +441,12 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
             raise HTTPException(404, f"no document {doc_id!r} in collection {store.name!r}")
         return DocumentText(id=doc_id, title=record.title, text=store.document_text(doc_id))
 
-    @router.delete("/documents/{doc_id:path}", response_model=Removed, tags=["documents"],
-                   responses=_errors(404))
+    @router.delete(
+        "/documents/{doc_id:path}",
+        response_model=Removed,
+        tags=["documents"],
+        responses=_errors(404),
+    )
     def remove_document(doc_id: str, collection: str | None = None) -> Removed:
         """Remove a document, its passages and sentences (and its file, if it was uploaded)."""
         store = library.store(existing(collection))
@@ -502,8 +521,9 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         store = library.store(upload.collection)  # validates the name; creates the collection
         report = _ingest_upload(library, settings.uploads() / store.name, upload, store.name)
         if all(f.status == "skipped" for f in report.files):
-            raise HTTPException(415, "no supported file in the upload: "
-                                + "; ".join(f.reason for f in report.files))
+            raise HTTPException(
+                415, "no supported file in the upload: " + "; ".join(f.reason for f in report.files)
+            )
         if report.counts.failed or report.counts.skipped:
             response.status_code = 207
         return report
@@ -512,7 +532,8 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
 
 
 def _too_large(settings: Settings) -> str:
-    return f"the upload is larger than the {settings.max_upload_mb} MB limit (FOOTNOTES_MAX_UPLOAD_MB)"
+    limit = settings.max_upload_mb
+    return f"the upload is larger than the {limit} MB limit (FOOTNOTES_MAX_UPLOAD_MB)"
 
 
 def _token_check(token: str) -> Callable[[HTTPAuthorizationCredentials | None], None]:
@@ -522,10 +543,14 @@ def _token_check(token: str) -> Callable[[HTTPAuthorizationCredentials | None], 
     def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
-        given = credentials.credentials.encode("utf-8") if credentials else b""
+        # Header values arrive decoded as latin-1: encoding back gives the bytes sent.
+        given = credentials.credentials.encode("latin-1") if credentials else b""
         if not secrets.compare_digest(given, expected):
-            raise HTTPException(401, "a valid 'Authorization: Bearer <token>' header is required",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "a valid 'Authorization: Bearer <token>' header is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     return check
 
@@ -541,8 +566,9 @@ def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: s
     for i, received in enumerate(upload.files):
         name = safe_name(received.sent)
         if not name:
-            outcomes.append(FileOutcome("", "failed", received.sent,
-                                        f"{received.sent!r}: no usable file name"))
+            outcomes.append(
+                FileOutcome("", "failed", received.sent, f"{received.sent!r}: no usable file name")
+            )
             continue
         try:
             file_format(Path(name))
@@ -550,8 +576,11 @@ def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: s
             outcomes.append(FileOutcome(name, "skipped", received.sent, str(exc)))
             continue
         if name in accepted:
-            outcomes.append(FileOutcome(name, "failed", received.sent,
-                                        f"{name}: the same file name twice in one upload"))
+            outcomes.append(
+                FileOutcome(
+                    name, "failed", received.sent, f"{name}: the same file name twice in one upload"
+                )
+            )
             continue
         accepted[name] = (i, received)
         outcomes.append(None)
@@ -571,7 +600,8 @@ def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: s
     by_document = {o.document: o for o in report.outcomes}
     for name, (i, received) in accepted.items():
         got = by_document.get(name) or FileOutcome(name, "failed", "", f"{name}: not ingested")
-        reason = got.reason.replace(str(paths[name].resolve()), name).replace(str(paths[name]), name)
+        reason = got.reason.replace(str(paths[name].resolve()), name)
+        reason = reason.replace(str(paths[name]), name)
         outcomes[i] = FileOutcome(name, got.status, received.sent, reason, got.passages)
         if got.status == "failed":
             paths[name].unlink(missing_ok=True)
@@ -581,6 +611,14 @@ def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: s
     return SyncResult(
         counts=SyncCounts(**final.counts),
         embedded=final.embedded,
-        files=[FileResult(document=o.document, status=o.status, path=o.path, reason=o.reason,
-                          passages=o.passages) for o in final.outcomes],
+        files=[
+            FileResult(
+                document=o.document,
+                status=o.status,
+                path=o.path,
+                reason=o.reason,
+                passages=o.passages,
+            )
+            for o in final.outcomes
+        ],
     )
