@@ -39,7 +39,7 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
 
     from footnotes.ui.api import build_router
     from footnotes.ui.auth import ui_auth
-    from footnotes.ui.chat import build_chat
+    from footnotes.ui.chat import build_chat, page_options
 
     app = FastAPI(
         title="Footnotes",
@@ -54,11 +54,24 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
     app.include_router(build_router(library, settings), prefix="/api")
     blocks = build_chat(library, settings)
     app = gr.mount_gradio_app(  # returns the same app
-        app, blocks, path="", auth=ui_auth(settings), footer_links=[], show_error=True
+        app,
+        blocks,
+        path="",
+        auth=ui_auth(settings),
+        footer_links=[],
+        show_error=True,
+        **page_options(),
     )
     if not settings.root_path:
         return app  # type: ignore[no-any-return]
-    outer = FastAPI(title="Footnotes", docs_url=None, redoc_url=None, openapi_url=None)
+    inner = app  # a mounted app's lifespan is not run by Starlette: run it (gradio's queue) here
+    outer = FastAPI(
+        title="Footnotes",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lambda _: inner.router.lifespan_context(inner),
+    )
     outer.mount(settings.root_path, app)
     return outer
 

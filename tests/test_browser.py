@@ -1,0 +1,239 @@
+"""The chat in a real browser: Debian's chromium, driven by Playwright, against ``build_app``.
+
+The application (API and chat, as ``footnotes serve`` builds it) runs under
+uvicorn on a free loopback port; one :class:`Library` (the session's model,
+a store in a temporary folder, the sample article ingested) is shared by the
+module. The page must work offline: every request it makes is recorded and
+must go to the test server. The answered chat is saved to ``docs/chat.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+import pytest
+from conftest import ROOT, SAMPLE_ARTICLE
+
+from footnotes.index.library import Library
+from footnotes.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from playwright.sync_api import Browser, Page
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+QUESTION = "Which missile system did Lukashenka ask Putin to deploy?"
+SECOND = "When did the leaders sign the package of agreements?"
+TIMEOUT = 60_000  # ms, for an answer; the first one per server builds the lexical index
+SCRIPT = "<script>window.__pwned=1</script>"
+IMG = '<img src=x onerror="window.__pwned=2">'
+JS_LINK = "[pilot rules](javascript:window.__pwned=3)"
+RAW_LINK = '<a href="javascript:window.__pwned=4">the rules</a>'
+HOSTILE = (
+    f"# Pilot notes {IMG}\n\n"
+    f"The harbour pilot boards every ship with a rope ladder {SCRIPT} and a lamp.\n\n"
+    f"Pilots must read the {JS_LINK} and {RAW_LINK} before boarding at night.\n"
+)
+
+SCROLL_CHAT_TO_TOP = """
+document.querySelectorAll('#fn-chatbot *').forEach((e) => {
+  if (e.scrollHeight > e.clientHeight + 4) e.scrollTop = 0;
+});
+"""
+
+if not CHROMIUM.exists():  # pragma: no cover - the machine and CI have it
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, embed_model: HuggingFaceEmbedding) -> Library:
+    """The article in collection ``test``; an empty second collection ``scratch``."""
+    root = tmp_path_factory.mktemp("browser")
+    settings = Settings(store=root / "store", collection="test", upload_dir=root / "uploads")
+    library = Library(settings, embed_model)
+    assert library.ingest([SAMPLE_ARTICLE]).count("added") == 1
+    library.store("scratch")
+    return library
+
+
+@contextmanager
+def serving(settings: Settings, library: Library) -> Iterator[str]:
+    """``build_app(settings, library)`` under uvicorn on a free loopback port; yields its URL."""
+    import uvicorn
+
+    from footnotes.ui.server import build_app
+
+    app = build_app(settings, library)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started = threading.Event()
+    while thread.is_alive() and not server.started:
+        started.wait(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}{settings.root_path}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def url(library: Library) -> Iterator[str]:
+    with serving(library.settings, library) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def opened(browser: Browser, url: str) -> Iterator[tuple[Page, list[str]]]:
+    """A new browser session on ``url``, and the list of every URL it requests."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+    page.locator("#fn-question textarea").wait_for()
+    try:
+        yield page, requests
+    finally:
+        context.close()
+
+
+def ask(page: Page, question: str, answers: int) -> None:
+    """Ask in the chat and wait until it shows ``answers`` finished answers with their sources."""
+    page.locator("#fn-question textarea").fill(question)
+    page.locator("#fn-question textarea").press("Enter")
+    page.locator(f'#fn-sources section.fn-turn[data-turn="{answers - 1}"]').wait_for(
+        state="attached"
+    )
+
+
+def assert_stayed_local(requests: list[str], url: str) -> None:
+    here = urlparse(url)
+    elsewhere = [r for r in requests if urlparse(r).netloc != here.netloc]
+    assert requests and not elsewhere, elsewhere
+    assert all(urlparse(r).path.startswith(here.path) for r in requests)
+
+
+def test_clicking_a_marker_brings_its_quote_to_the_front(browser: Browser, url: str) -> None:
+    from playwright.sync_api import expect
+
+    with opened(browser, url) as (page, requests):
+        ask(page, QUESTION, answers=1)
+        first_answer = page.locator("#fn-chatbot .fn-answer").first
+        expect(first_answer).to_contain_text("Oreshnik")
+        ask(page, SECOND, answers=2)  # the panel now shows the second answer's sources
+        source = page.locator("#source-0-1")
+        quote = source.locator("mark")
+        expect(quote).to_be_hidden()
+
+        first_answer.locator('a.fn-cite[href="#source-0-1"]').click()
+
+        expect(quote).to_be_visible()
+        expect(quote).to_contain_text("Oreshnik")
+        expect(quote).to_be_in_viewport()
+        expect(source).to_have_class(re.compile(r"\bfn-active\b"))
+        expect(page.locator('#fn-sources section.fn-turn[data-turn="1"]')).to_be_hidden()
+
+        source.get_by_role("button", name="Open in document").click()
+        view = page.locator("#fn-document .fn-doc-text mark")
+        expect(view).to_contain_text("Oreshnik")
+        expect(view).to_be_in_viewport()
+        article = SAMPLE_ARTICLE.read_text(encoding="utf-8")
+        shown = page.locator("#fn-document .fn-doc-text").inner_text()
+        assert shown.split() == article.split()  # the whole document, as text
+        page.evaluate(SCROLL_CHAT_TO_TOP)
+        page.wait_for_timeout(1300)  # let the flash fade before the picture
+        (ROOT / "docs").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "docs" / "chat.png"), full_page=True)
+        assert_stayed_local(requests, url)
+
+
+def test_a_hostile_document_is_shown_as_text_and_runs_nothing(
+    browser: Browser, url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    notes = tmp_path / "pilot-notes.md"
+    notes.write_text(HOSTILE, encoding="utf-8")
+    with opened(browser, url) as (page, requests):
+        page.locator("#fn-collection input").click()
+        page.get_by_role("option", name="scratch").click()
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#fn-upload input[type=file]").set_input_files(str(notes))
+        page.locator("#fn-upload").get_by_text("pilot-notes.md").first.wait_for()
+        page.locator("#fn-add").click()
+        expect(page.locator("#fn-outcomes")).to_contain_text("added")
+        expect(page.locator("#fn-documents")).to_contain_text(f"Pilot notes {IMG}")
+
+        page.get_by_role("tab", name="Chat").click()
+        ask(page, "What does the harbour pilot board every ship with?", answers=1)
+        answer = page.locator("#fn-chatbot .fn-answer").first
+        expect(answer).to_contain_text(f"rope ladder {SCRIPT} and a lamp")
+        sources = page.locator("#fn-sources")
+        expect(sources).to_contain_text(f"Pilot notes {IMG}")
+        sources.get_by_role("button", name="Open in document").first.click()
+        document = page.locator("#fn-document .fn-doc-text")
+        expect(document).to_contain_text(JS_LINK)
+        expect(document).to_contain_text(RAW_LINK)
+
+        for region in ("#fn-chatbot .fn-answer", "#fn-sources", "#fn-document", "#fn-documents"):
+            assert page.locator(f"{region} img, {region} script").count() == 0, region
+        assert page.locator('a[href^="javascript:"]').count() == 0
+        assert page.evaluate("window.__pwned") is None
+
+        page.get_by_role("tab", name="Library").click()
+        page.get_by_label("Document to remove").click()
+        page.get_by_role("option", name="pilot-notes.md").click()
+        page.get_by_role("button", name="Remove").click()
+        expect(page.locator("#fn-removed")).to_have_text("Removed pilot-notes.md from scratch.")
+        expect(page.locator("#fn-documents")).not_to_contain_text("pilot-notes.md")
+        assert page.evaluate("window.__pwned") is None
+        assert_stayed_local(requests, url)
+
+
+def test_the_chat_answers_under_a_root_path(browser: Browser, library: Library) -> None:
+    from playwright.sync_api import expect
+
+    settings = library.settings.model_copy(update={"root_path": "/qa"})
+    with serving(settings, library) as url, opened(browser, url) as (page, requests):
+        assert url.endswith("/qa/")
+        ask(page, QUESTION, answers=1)
+        page.locator('#fn-chatbot a.fn-cite[href="#source-0-1"]').click()
+        quote = page.locator("#source-0-1 mark")
+        expect(quote).to_be_visible()
+        expect(quote).to_contain_text("Oreshnik")
+        assert_stayed_local(requests, url)

@@ -1,0 +1,504 @@
+"""The chat in the browser: ask, follow up, and see every cited sentence in its source.
+
+Wiring only. The callbacks are plain functions of a :class:`Library` and the
+session's values, so they are tested directly; :func:`build_chat` binds them
+to gradio components. Per-session values (the conversation, the selected
+collection) live in ``gr.State``; nothing per-user lives in this module.
+
+All markup comes from ``ui/render.py``, which escapes every value taken from a
+document or a user. The chatbot renders it as HTML without Markdown (a
+document's ``[text](javascript:...)`` stays text) and keeps gradio's own
+sanitiser on as a second guard. A click on a marker ``[n]`` is handled in the
+page (:data:`PAGE_JS`): it shows that answer's sources and brings source ``n``
+into view; "Open in document" asks the server for the whole text.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from footnotes.errors import FootnotesError, UnsupportedFileError
+from footnotes.index.answer import Answer, Citation
+from footnotes.index.ask import Turn
+from footnotes.index.library import Library
+from footnotes.index.sync import FileOutcome
+from footnotes.ingest.loaders import FORMATS, file_format
+from footnotes.settings import Settings
+from footnotes.ui import render
+from footnotes.ui.render import Exchange, Source
+
+DOCUMENT_HEADERS = ["Document", "Title", "Format", "Pages", "Passages", "Ingested"]
+OUTCOME_HEADERS = ["File", "Result", "Passages", "Reason"]
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+Messages = list[dict[str, str]]
+ProgressFn = Callable[[int, int, str], None]
+
+
+# --- chat ------------------------------------------------------------------------------
+
+
+def history(conversation: Sequence[Exchange]) -> list[Turn]:
+    """The conversation as plain-text turns for :meth:`Library.ask` (never HTML)."""
+    turns: list[Turn] = []
+    for exchange in conversation:
+        turns.append(Turn("user", exchange.answer.question))
+        turns.append(Turn("assistant", exchange.answer.answer))
+    return turns
+
+
+def messages(conversation: Sequence[Exchange]) -> Messages:
+    """The chatbot's messages for a conversation."""
+    out: Messages = []
+    for turn, exchange in enumerate(conversation):
+        out.append({"role": "user", "content": render.question_html(exchange.answer.question)})
+        out.append({"role": "assistant", "content": render.answer_html(exchange.answer, turn)})
+    return out
+
+
+def exchange(library: Library, answer: Answer, collection: str | None) -> Exchange:
+    """An answer with each quote located in its passage (see :func:`render.quote_span`)."""
+    texts: dict[str, str | None] = {}
+
+    def located(citation: Citation) -> Source:
+        if citation.document not in texts:
+            try:
+                texts[citation.document] = library.document_text(citation.document, collection)
+            except FootnotesError:
+                texts[citation.document] = None
+        return Source(citation, *render.quote_span(citation, texts[citation.document]))
+
+    return Exchange(
+        answer,
+        tuple(located(c) for c in answer.citations),
+        tuple(located(c) for c in answer.related),
+    )
+
+
+def respond(
+    library: Library,
+    question: str,
+    conversation: list[Exchange],
+    collection: str | None,
+    delay: float = 0.0,
+) -> Iterator[tuple[Messages, list[Exchange], Any, str]]:
+    """Answer ``question`` after ``conversation``, streaming the answer as it is shown.
+
+    Yields (chatbot messages, conversation, Sources panel, textbox); the
+    answer grows a few words at a time (``delay`` seconds apart), and the
+    last yield carries the new conversation and its sources.
+
+    Raises ``gr.Error`` with the reason when nothing can be answered (empty
+    question, empty collection).
+    """
+    question = (question or "").strip()
+    if not question:
+        raise gr.Error("Type a question first.")
+    try:
+        answer = library.ask(question, history(conversation), collection)
+    except FootnotesError as exc:
+        raise gr.Error(str(exc)) from exc
+    turn = len(conversation)
+    before = messages(conversation)
+    asked = {"role": "user", "content": render.question_html(question)}
+    for cut in render.stream_cuts(answer.answer)[:-1]:
+        shown = {"role": "assistant", "content": render.answer_html(answer, turn, upto=cut)}
+        yield [*before, asked, shown], conversation, gr.skip(), ""
+        if delay:
+            time.sleep(delay)
+    conversation = [*conversation, exchange(library, answer, collection)]
+    yield messages(conversation), conversation, render.sources_html(conversation), ""
+
+
+def open_document(
+    library: Library,
+    conversation: Sequence[Exchange],
+    collection: str | None,
+    kind: str,
+    turn: int,
+    n: int,
+) -> str:
+    """The document view for citation ``n`` (or related passage ``n``) of answer ``turn``."""
+    if not 0 <= turn < len(conversation):
+        return render.notice_html("That answer is no longer in this conversation.")
+    ex = conversation[turn]
+    pool = ex.answer.related if kind == "related" else ex.answer.citations
+    citation = next((c for c in pool if c.n == n), None)
+    if citation is None:
+        return render.notice_html(f"Answer {turn + 1} has no source {n}.")
+    store = library.store(collection)
+    record = store.get_document(citation.document)
+    if record is None:
+        return render.notice_html(
+            f"{citation.document} is no longer in the library; it was removed after this answer."
+        )
+    text = store.document_text(citation.document)
+    return render.document_html(citation, text, record.format, record.pages)
+
+
+def new_conversation() -> tuple[Messages, list[Exchange], str, str]:
+    """Cleared chatbot, conversation, Sources panel and document view."""
+    return [], [], render.sources_html([]), _DOCUMENT_PLACEHOLDER
+
+
+_DOCUMENT_PLACEHOLDER = render.notice_html(
+    "Choose “Open in document” on a source to read it in its whole document."
+)
+
+
+# --- library ---------------------------------------------------------------------------
+
+
+def document_rows(library: Library, collection: str | None) -> list[list[Any]]:
+    """One row per stored document: id, title, format, pages, passages, when ingested."""
+    return [
+        [r.id, r.title, r.format, r.pages if r.pages is not None else "", r.passages,
+         r.ingested_at.replace("T", " ").replace("+00:00", " UTC")]
+        for r in library.documents(collection)
+    ]  # fmt: skip
+
+
+def outcome_rows(outcomes: Sequence[FileOutcome]) -> list[list[Any]]:
+    return [[o.document or o.path, o.status, o.passages, o.reason] for o in outcomes]
+
+
+def add_files(
+    library: Library,
+    settings: Settings,
+    files: Sequence[str | Path],
+    collection: str | None,
+    progress: ProgressFn | None = None,
+) -> list[FileOutcome]:
+    """Copy uploaded files into ``uploads/<collection>/`` and ingest them one by one.
+
+    Each file is kept under its sanitised name (the document id); one that is
+    too large, of an unsupported type or unreadable fails alone with its
+    reason, and the file it would have replaced is put back.
+    """
+    from footnotes.ui.api import safe_name  # the API's rule for upload names, shared
+
+    name_of_collection = library.store(collection).name
+    folder = settings.uploads() / name_of_collection
+    limit = settings.max_upload_mb * 1024 * 1024
+    outcomes: list[FileOutcome] = []
+    for i, raw in enumerate(files):
+        source = Path(raw)
+        name = safe_name(source.name)
+        if progress:
+            progress(i, len(files), name or source.name)
+        outcomes.append(_add_one(library, source, name, folder, limit, settings, collection))
+    if progress:
+        progress(len(files), len(files), "done")
+    return outcomes
+
+
+def _add_one(
+    library: Library,
+    source: Path,
+    name: str,
+    folder: Path,
+    limit: int,
+    settings: Settings,
+    collection: str | None,
+) -> FileOutcome:
+    if not name:
+        return FileOutcome("", "failed", source.name, f"{source.name!r}: no usable file name")
+    try:
+        file_format(Path(name))
+        size = source.stat().st_size
+    except UnsupportedFileError:
+        supported = ", ".join(sorted(FORMATS))
+        return FileOutcome(name, "skipped", name, f"unsupported type; supported: {supported}")
+    except OSError as exc:
+        return FileOutcome(name, "failed", name, f"{name}: cannot read the upload ({exc.strerror})")
+    if size > limit:
+        return FileOutcome(
+            name, "failed", name,
+            f"{name}: larger than the {settings.max_upload_mb} MB limit (FOOTNOTES_MAX_UPLOAD_MB)",
+        )  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    backup = folder / f".{name}.previous"
+    if target.exists():
+        os.replace(target, backup)
+    shutil.copyfile(source, target)
+    try:
+        report = library.ingest([target], collection)
+        got = next((o for o in report.outcomes if o.document == name), None)
+    except FootnotesError as exc:
+        got = FileOutcome(name, "failed", str(target), str(exc))
+    if got is None:
+        got = FileOutcome(name, "failed", str(target), f"{name}: not ingested")
+    if got.status == "failed":
+        target.unlink(missing_ok=True)
+        if backup.exists():
+            os.replace(backup, target)
+    else:
+        backup.unlink(missing_ok=True)
+    reason = got.reason.replace(str(target.resolve()), name).replace(str(target), name)
+    return FileOutcome(name, got.status, name, reason, got.passages)
+
+
+def remove_document(
+    library: Library, settings: Settings, doc_id: str | None, collection: str | None
+) -> str:
+    """Remove a document (and its uploaded file); a sentence saying what happened."""
+    if not doc_id:
+        return "Choose a document to remove."
+    store = library.store(collection)
+    record = store.get_document(doc_id)
+    if record is None or not library.remove(doc_id, store.name):
+        return f"{doc_id} is not in the collection {store.name}."
+    uploaded = settings.uploads() / store.name / doc_id
+    if record.source_path and Path(record.source_path) == uploaded.resolve():
+        uploaded.unlink(missing_ok=True)
+    return f"Removed {doc_id} from {store.name}."
+
+
+# --- the page --------------------------------------------------------------------------
+
+
+def theme() -> gr.themes.Base:
+    """System fonts only: the page loads no font from anywhere."""
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def page_options() -> dict[str, Any]:
+    """What ``gr.mount_gradio_app`` / ``Blocks.launch`` need besides the Blocks (its theme)."""
+    return {"theme": theme()}
+
+
+PAGE_JS = """
+element.addEventListener('click', (event) => {
+  const open = event.target.closest('[data-open]');
+  if (open) {
+    trigger('click', {kind: open.dataset.open, turn: Number(open.dataset.turn),
+                      n: Number(open.dataset.cite)});
+  }
+});
+window.footnotesShowSource = (turn, n) => {
+  const panel = document.getElementById('fn-sources');
+  if (!panel) return false;
+  panel.querySelectorAll('section.fn-turn').forEach((section) => {
+    section.hidden = section.dataset.turn !== String(turn);
+  });
+  panel.querySelectorAll('.fn-active').forEach((e) => e.classList.remove('fn-active', 'fn-flash'));
+  const item = document.getElementById(`source-${turn}-${n}`);
+  if (!item) return false;
+  void item.offsetWidth;
+  item.classList.add('fn-active', 'fn-flash');
+  item.scrollIntoView({block: 'nearest'});
+  item.focus({preventScroll: true});
+  return true;
+};
+if (!window.footnotesMarkers) {
+  window.footnotesMarkers = true;
+  document.addEventListener('click', (event) => {
+    const marker = event.target.closest && event.target.closest('a.fn-cite');
+    if (!marker) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const link = /^#source-(\\d+)-(\\d+)$/.exec(marker.getAttribute('href') || '');
+    if (link) window.footnotesShowSource(link[1], link[2]);
+  }, true);
+}
+"""
+
+DOCUMENT_JS = """
+const reveal = () => {
+  const mark = element.querySelector('.fn-doc-text mark');
+  if (mark) mark.scrollIntoView({block: 'center'});
+};
+watch('value', reveal);
+"""
+
+CSS = """
+.fn-question { white-space: pre-wrap; }
+.fn-answer { line-height: 1.55; }
+a.fn-cite { font-size: 0.8em; vertical-align: super; text-decoration: none; font-weight: 600;
+  padding: 0 0.15em; border-radius: 3px; color: var(--color-accent); cursor: pointer; }
+a.fn-cite:hover, a.fn-cite:focus { background: var(--color-accent-soft); }
+.fn-abstain { border-left: 4px solid #b7791f; padding: 0.2em 0 0.2em 0.7em; font-style: italic; }
+.fn-abstain-label { font-style: normal; font-weight: 700; font-size: 0.8em;
+  text-transform: uppercase; letter-spacing: 0.04em; color: #b7791f; }
+.fn-abstain-more { font-size: 0.85em; opacity: 0.8; margin-top: 0.3em; }
+.fn-sources-panel { max-height: 62vh; overflow-y: auto; }
+.fn-sources-panel .fn-empty, .fn-notice { opacity: 0.75; font-size: 0.92em; }
+.fn-asked { font-size: 0.85em; opacity: 0.75; margin: 0 0 0.3em; white-space: pre-wrap; }
+.fn-heading { font-size: 1em; margin: 0.4em 0; }
+#fn-sources .fn-source-list { padding-left: 0; list-style: none; margin: 0; }
+#fn-sources .fn-source-list > li { margin: 0 0 0.6em; padding: 0.5em 0.7em; }
+.fn-source { border: 1px solid var(--border-color-primary); border-radius: 6px;
+  padding: 0.5em 0.7em; margin-bottom: 0.6em; outline: none; }
+.fn-source.fn-active { border-color: var(--color-accent);
+  box-shadow: 0 0 0 2px var(--color-accent-soft); }
+.fn-flash { animation: fn-flash 1.2s ease-out; }
+@keyframes fn-flash { from { background: var(--color-accent-soft); }
+  to { background: transparent; } }
+.fn-source-head, .fn-doc-head { display: flex; gap: 0.4em; align-items: baseline;
+  flex-wrap: wrap; }
+.fn-source-n { font-weight: 700; color: var(--color-accent); }
+.fn-title { font-weight: 600; }
+.fn-doc-id { font-size: 0.8em; opacity: 0.65; font-family: var(--font-mono); }
+.fn-where, .fn-doc-meta { font-size: 0.85em; opacity: 0.75; }
+#fn-sources .fn-passage { margin: 0.4em 0; padding: 0.3em 0.6em; border-left: 3px solid
+  var(--border-color-primary); white-space: pre-wrap; font-size: 0.92em; }
+.fn-passage mark, .fn-doc-text mark { background: #fde68a; color: #1f2937; padding: 0 1px; }
+#fn-sources .fn-open { font-size: 0.8em; font-weight: 500; margin: 0.2em 0 0;
+  padding: 0.15em 0.6em; border-radius: 4px; cursor: pointer;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
+.fn-abstain-note { border-left: 4px solid #b7791f; padding: 0.3em 0.6em; margin: 0.3em 0;
+  font-size: 0.92em; }
+.fn-related .fn-passage { opacity: 0.9; }
+.fn-doc-text { white-space: pre-wrap; max-height: 55vh; overflow-y: auto; font-size: 0.92em;
+  border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 0.6em 0.8em;
+  margin-top: 0.4em; }
+"""
+
+
+def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03) -> gr.Blocks:
+    """The chat and library tabs over ``library``; mount with :func:`page_options`."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio reads it when it would phone home
+    default = settings.collection
+
+    def choices() -> list[str]:
+        return library.collections()
+
+    def ask(
+        question: str, conversation: list[Exchange], collection: str
+    ) -> Iterator[tuple[Messages, list[Exchange], Any, str]]:
+        yield from respond(library, question, conversation, collection, stream_delay)
+
+    def show_document(conversation: list[Exchange], collection: str, evt: gr.EventData) -> str:
+        try:  # sent by PAGE_JS: trigger('click', {kind, turn, n})
+            kind, turn, n = str(getattr(evt, "kind", "source")), int(evt.turn), int(evt.n)
+        except (AttributeError, TypeError, ValueError):
+            return render.notice_html("That source could not be opened.")
+        try:
+            return open_document(library, conversation, collection, kind, turn, n)
+        except FootnotesError as exc:
+            return render.notice_html(str(exc), "error")
+
+    def pick_collection(name: str) -> tuple[Any, ...]:
+        if name not in choices():
+            raise gr.Error(f"no collection {name!r}")
+        rows = document_rows(library, name)
+        return (name, *new_conversation(), rows, _remove_choices(rows))
+
+    def refresh(collection: str) -> tuple[Any, ...]:
+        names = choices()
+        if collection not in names:
+            collection = default
+        rows = document_rows(library, collection)
+        selector = gr.update(choices=names, value=collection, visible=len(names) > 1)
+        return collection, selector, rows, _remove_choices(rows)
+
+    def add(
+        files: list[str] | None,
+        collection: str,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
+        if not files:
+            raise gr.Error("Choose one or more files to add.")
+
+        def report(done: int, total: int, name: str) -> None:
+            progress((done, total), desc=f"Adding {name}" if done < total else "Done", unit="files")
+
+        outcomes = add_files(library, settings, files, collection, report)
+        failed = [o for o in outcomes if o.status in ("failed", "skipped")]
+        if failed:
+            gr.Warning(f"{len(failed)} of {len(outcomes)} files were not added: see their reasons.")
+        rows = document_rows(library, collection)
+        return outcome_rows(outcomes), rows, _remove_choices(rows), None
+
+    def remove(doc_id: str | None, collection: str) -> tuple[Any, ...]:
+        message = remove_document(library, settings, doc_id, collection)
+        rows = document_rows(library, collection)
+        return render.notice_html(message), rows, _remove_choices(rows)
+
+    blocks = gr.Blocks(title="Footnotes", analytics_enabled=False)
+    with blocks:
+        conversation = gr.State([])
+        collection = gr.State(default)
+        names = choices()
+        with gr.Row():
+            gr.Markdown("## Footnotes\nAnswers from your documents, each sentence cited.")
+            selector = gr.Dropdown(
+                names, value=default, label="Collection", visible=len(names) > 1,
+                interactive=True, elem_id="fn-collection", scale=0, min_width=220,
+            )  # fmt: skip
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        elem_id="fn-chatbot", label="Conversation", height=520,
+                        render_markdown=False, sanitize_html=True, latex_delimiters=[],
+                        buttons=[], feedback_options=None, allow_tags=False,
+                        placeholder="Ask about your documents.",
+                    )  # fmt: skip
+                    with gr.Row():
+                        textbox = gr.Textbox(
+                            placeholder="Ask a question; follow-ups may say “he” or “it”.",
+                            label="Question", show_label=False, elem_id="fn-question", scale=5,
+                            autofocus=True,
+                        )  # fmt: skip
+                        send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                    clear = gr.Button("New conversation", size="sm")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(
+                        render.sources_html([]), elem_id="fn-sources", js_on_load=PAGE_JS,
+                        head=f"<style>{CSS}</style>", container=True, label="Sources",
+                    )  # fmt: skip
+                    document = gr.HTML(
+                        _DOCUMENT_PLACEHOLDER, elem_id="fn-document", js_on_load=DOCUMENT_JS,
+                        container=True, label="Document",
+                    )  # fmt: skip
+            with gr.Tab("Library", id="library") as library_tab:
+                files = gr.File(
+                    label="Add documents", file_count="multiple", type="filepath",
+                    file_types=sorted(FORMATS), elem_id="fn-upload",
+                )  # fmt: skip
+                add_button = gr.Button("Add to library", variant="primary", elem_id="fn-add")
+                outcomes = gr.Dataframe(
+                    headers=OUTCOME_HEADERS, label="Last upload", interactive=False,
+                    elem_id="fn-outcomes", type="array", wrap=True,
+                )  # fmt: skip
+                documents = gr.Dataframe(
+                    headers=DOCUMENT_HEADERS, label="Documents", interactive=False,
+                    elem_id="fn-documents", type="array", wrap=True,
+                )  # fmt: skip
+                with gr.Row():
+                    to_remove = gr.Dropdown([], label="Document to remove", scale=3)
+                    remove_button = gr.Button("Remove", variant="stop", scale=1)
+                removed = gr.HTML("", elem_id="fn-removed")
+
+        chat_outputs = [chatbot, conversation, sources, textbox]
+        ask_inputs = [textbox, conversation, collection]
+        textbox.submit(ask, ask_inputs, chat_outputs, api_name="ask")
+        send.click(ask, ask_inputs, chat_outputs, api_visibility="private")
+        clear.click(new_conversation, None, [chatbot, conversation, sources, document],
+                    api_visibility="private")  # fmt: skip
+        sources.click(show_document, [conversation, collection], document,
+                      api_visibility="private")  # fmt: skip
+        library_outputs = [collection, chatbot, conversation, sources, document, documents,
+                           to_remove]  # fmt: skip
+        selector.input(pick_collection, selector, library_outputs, api_visibility="private")
+        refresh_outputs = [collection, selector, documents, to_remove]
+        blocks.load(refresh, collection, refresh_outputs, api_visibility="private")
+        library_tab.select(refresh, collection, refresh_outputs, api_visibility="private")
+        add_button.click(add, [files, collection], [outcomes, documents, to_remove, files],
+                         api_visibility="private")  # fmt: skip
+        remove_button.click(remove, [to_remove, collection], [removed, documents, to_remove],
+                            api_visibility="private")  # fmt: skip
+    return blocks
+
+
+def _remove_choices(rows: list[list[Any]]) -> Any:
+    return gr.update(choices=[str(r[0]) for r in rows], value=None)

@@ -1,0 +1,264 @@
+"""The chat's HTML: answers with clickable markers, their sources, a document view.
+
+The one module that builds HTML, as pure functions of their arguments (no
+gradio, no store). Every value that comes from a document or a user (titles,
+sections, quotes, passages, questions, file names) goes through
+:func:`html.escape` on its own before it is placed in markup, and a highlight
+is made by escaping the text before, inside and after the quote separately,
+so a document holding ``<script>``, ``<img onerror=...>`` or a ``javascript:``
+link shows those characters and runs nothing. Nothing here emits a URL.
+
+Hooks for the page's script and the tests: a marker is
+``<a class="fn-cite" href="#source-T-N">[N]</a>`` (gradio's chatbot sanitiser
+drops ``data-*`` attributes but keeps a fragment link and a class); the source
+it points to is ``<li id="source-T-N" data-turn="T" data-cite="N">`` in the
+``section.fn-turn[data-turn=T]`` of the Sources panel; its "Open in document"
+button carries ``data-open``, ``data-turn`` and ``data-cite``. ``T`` counts the
+answers of the conversation from 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from footnotes.index.answer import Answer, Citation
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A citation as shown: the quote's offsets inside ``citation.passage``."""
+
+    citation: Citation
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One answered (or declined) question of a conversation, ready to show."""
+
+    answer: Answer
+    sources: tuple[Source, ...] = ()
+    related: tuple[Source, ...] = ()
+
+
+def quote_span(citation: Citation, document_text: str | None = None) -> tuple[int, int]:
+    """Where ``citation.quote`` sits in ``citation.passage``.
+
+    The citation holds document offsets; with the document's text the
+    passage is found around them, so a quote that occurs twice in its passage
+    is highlighted where it was cited. Without the text (the document was
+    removed), the first occurrence stands in.
+    """
+    passage, length = citation.passage, citation.end - citation.start
+    if document_text is not None:
+        lowest = max(0, citation.end - len(passage))
+        at = document_text.find(passage, lowest, citation.start + len(passage))
+        while 0 <= at <= citation.start:
+            if at + len(passage) >= citation.end:
+                return citation.start - at, citation.start - at + length
+            at = document_text.find(passage, at + 1, citation.start + len(passage))
+    at = passage.find(citation.quote)
+    return (at, at + len(citation.quote)) if at >= 0 else (0, 0)
+
+
+def highlight(text: str, start: int, end: int) -> str:
+    """``text`` escaped, with ``text[start:end]`` in a ``<mark>``."""
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"span {start}:{end} is outside a text of {len(text)} characters")
+    before, quote, after = text[:start], text[start:end], text[end:]
+    if start == end:
+        return escape(text)
+    return f"{escape(before)}<mark>{escape(quote)}</mark>{escape(after)}"
+
+
+def segments(answer: Answer) -> list[tuple[str, int | None]]:
+    """The answer's text cut into plain text and markers: ``(text, None)`` or ``("[n]", n)``.
+
+    The engine writes each cited quote followed by `` [n]``; a quote may
+    itself contain bracketed numbers (a reference in the source), so a
+    marker is recognised by its position after its own quote, not by its
+    look. Text of another shape falls back to every ``[n]`` that names a
+    citation of the answer.
+    """
+    text = answer.answer
+    out: list[tuple[str, int | None]] = []
+    cursor = 0
+    for citation in answer.citations:
+        if cursor and text.startswith(" ", cursor):  # the space between two parts
+            out.append((" ", None))
+            cursor += 1
+        marker = f" [{citation.n}]"
+        at = text.find(marker, cursor)
+        while at >= 0 and not citation.quote.endswith(text[cursor:at]):
+            at = text.find(marker, at + 1)
+        if at < 0:
+            return _segments_by_look(answer)
+        out.append((text[cursor : at + 1], None))
+        out.append((marker[1:], citation.n))
+        cursor = at + len(marker)
+    if cursor < len(text):
+        out.append((text[cursor:], None))
+    return [s for s in out if s[0]]
+
+
+def _segments_by_look(answer: Answer) -> list[tuple[str, int | None]]:
+    known = {c.n for c in answer.citations}
+    out: list[tuple[str, int | None]] = []
+    cursor = 0
+    for match in _MARKER.finditer(answer.answer):
+        n = int(match.group(1))
+        if n in known:
+            out.append((answer.answer[cursor : match.start()], None))
+            out.append((match.group(0), n))
+            cursor = match.end()
+    out.append((answer.answer[cursor:], None))
+    return [s for s in out if s[0]]
+
+
+def stream_cuts(text: str, words: int = 2) -> list[int]:
+    """Lengths of ``text`` to show while an answer streams: every few words, then all."""
+    ends = [m.end() for m in re.finditer(r"\S+", text)]
+    cuts = ends[words - 1 :: words]
+    if not cuts or cuts[-1] != len(text):
+        cuts.append(len(text))
+    return cuts
+
+
+def question_html(question: str) -> str:
+    """A user's message."""
+    return f'<div class="fn-question">{escape(question)}</div>'
+
+
+def answer_html(answer: Answer, turn: int, upto: int | None = None) -> str:
+    """The assistant's message: the answer, each marker a link to its source.
+
+    ``upto`` shows only the first ``upto`` characters (while streaming). An
+    abstention is set apart: a notice, no markers.
+    """
+    limit = len(answer.answer) if upto is None else upto
+    if not answer.answered:
+        related = ""
+        if answer.related and limit >= len(answer.answer):
+            related = (
+                '<div class="fn-abstain-more">Related passages are listed beside the chat; '
+                "none of them answers the question.</div>"
+            )
+        return (
+            '<div class="fn-answer fn-abstain" role="note">'
+            '<div class="fn-abstain-label">Not in the documents</div>'
+            f'<div class="fn-abstain-text">{escape(answer.answer[:limit])}</div>{related}</div>'
+        )
+    parts: list[str] = []
+    shown = 0
+    for text, n in segments(answer):
+        if shown >= limit:
+            break
+        if n is None:
+            parts.append(escape(text[: limit - shown]))
+        else:
+            parts.append(
+                f'<a class="fn-cite" href="#source-{turn}-{n}" title="Show source {n}">[{n}]</a>'
+            )
+        shown += len(text)
+    return f'<div class="fn-answer">{"".join(parts)}</div>'
+
+
+def _where(citation: Citation) -> str:
+    bits = []
+    if citation.page is not None:
+        bits.append(f"page {citation.page}")
+    if citation.section and citation.section != citation.title:
+        bits.append(f"§ {escape(citation.section)}")
+    return " · ".join(bits)
+
+
+def _source_item(source: Source, turn: int, kind: str) -> str:
+    c = source.citation
+    where = _where(c)
+    where_html = f'<div class="fn-where">{where}</div>' if where else ""
+    label = f'<span class="fn-source-n">[{c.n}]</span> ' if kind == "source" else ""
+    return (
+        f'<li class="fn-source fn-{"cited" if kind == "source" else kind}" '
+        f'id="{kind}-{turn}-{c.n}" data-turn="{turn}" '
+        f'data-cite="{c.n}" tabindex="-1">'
+        f'<div class="fn-source-head">{label}<span class="fn-title">{escape(c.title)}</span>'
+        f'<span class="fn-doc-id">{escape(c.document)}</span></div>{where_html}'
+        f'<blockquote class="fn-passage">{highlight(c.passage, source.start, source.end)}'
+        "</blockquote>"
+        f'<button type="button" class="fn-open" data-open="{kind}" data-turn="{turn}" '
+        f'data-cite="{c.n}">Open in document</button></li>'
+    )
+
+
+def _turn_section(exchange: Exchange, turn: int, visible: bool) -> str:
+    answer = exchange.answer
+    hidden = "" if visible else " hidden"
+    asked = f'<p class="fn-asked">{escape(answer.question)}</p>'
+    if answer.answered:
+        items = "".join(_source_item(s, turn, "source") for s in exchange.sources)
+        body = f'<h3 class="fn-heading">Sources</h3><ol class="fn-source-list">{items}</ol>'
+    else:
+        body = (
+            '<div class="fn-abstain-note" role="note">No answer in the documents: nothing in '
+            "them states this, so nothing is cited.</div>"
+        )
+        if exchange.related:
+            items = "".join(_source_item(s, turn, "related") for s in exchange.related)
+            body += (
+                '<h3 class="fn-heading fn-related-heading">Related passages</h3>'
+                f'<ul class="fn-source-list fn-related-list">{items}</ul>'
+            )
+    kind = "answered" if answer.answered else "abstained"
+    return f'<section class="fn-turn fn-{kind}" data-turn="{turn}"{hidden}>{asked}{body}</section>'
+
+
+def sources_html(conversation: Sequence[Exchange]) -> str:
+    """The Sources panel: every answer's sources, the latest one shown.
+
+    Earlier answers' sources stay in the page (hidden) so their markers still
+    work: clicking one shows its answer's section.
+    """
+    if not conversation:
+        return (
+            '<div class="fn-sources-panel"><p class="fn-empty">Ask a question: the sentences '
+            "its answer is made of appear here, each in its passage.</p></div>"
+        )
+    last = len(conversation) - 1
+    sections = "".join(_turn_section(e, t, t == last) for t, e in enumerate(conversation))
+    return f'<div class="fn-sources-panel">{sections}</div>'
+
+
+def document_html(
+    citation: Citation,
+    text: str,
+    doc_format: str = "",
+    pages: int | None = None,
+) -> str:
+    """A whole document's text, with the cited quote highlighted at its offsets."""
+    meta = [escape(doc_format.upper())] if doc_format else []
+    if citation.page is not None:
+        meta.append(f"page {citation.page}" + (f" of {pages}" if pages else ""))
+    if citation.section and citation.section != citation.title:
+        meta.append(f"§ {escape(citation.section)}")
+    meta_html = f'<div class="fn-doc-meta">{" · ".join(meta)}</div>' if meta else ""
+    start, end = citation.start, citation.end
+    if text[start:end] != citation.quote:
+        found = text.find(citation.quote)  # the document changed since the answer
+        start, end = (found, found + len(citation.quote)) if found >= 0 else (0, 0)
+    return (
+        f'<div class="fn-document" data-document="{escape(citation.document)}">'
+        f'<div class="fn-doc-head"><span class="fn-title">{escape(citation.title)}</span>'
+        f'<span class="fn-doc-id">{escape(citation.document)}</span></div>{meta_html}'
+        f'<div class="fn-doc-text">{highlight(text, start, end)}</div></div>'
+    )
+
+
+def notice_html(message: str, kind: str = "info") -> str:
+    """A short message in place of a panel's content."""
+    return f'<div class="fn-notice fn-notice-{escape(kind)}">{escape(message)}</div>'
