@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, ingest the sample article and ask it a question:
-#   scripts/demo.sh
+# Set up, ingest the sample article, answer a sample question, and open the chat:
+#   scripts/demo.sh            (then open the printed URL; Ctrl-C stops it)
 # The store goes to $FOOTNOTES_STORE, by default ./.footnotes-demo-store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +19,4 @@ python -m pip install --quiet -c constraints.txt -e .
 
 footnotes ingest samples/
 footnotes ask "Which missile system did Lukashenka ask Putin to deploy?"
+exec footnotes serve "$@"
