@@ -19,15 +19,12 @@ annotations, which name dependencies local to :func:`build_router`.)
 """
 
 import os
-import re
 import secrets
 import shutil
-import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +32,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from footnotes.errors import (
     ConfigError,
@@ -48,12 +44,17 @@ from footnotes.index.library import Library
 from footnotes.index.sync import FileOutcome, SyncReport
 from footnotes.ingest.loaders import file_format
 from footnotes.settings import Settings
+from footnotes.ui.uploads import (
+    FILES_FIELD,
+    BadUpload,
+    MultipartReceiver,
+    Received,
+    TooLarge,
+    Upload,
+    safe_name,
+)
 
-FILES_FIELD = "files"
-MAX_FILES = 100
 _FRAMING_SLACK = 64 * 1024  # multipart boundaries and headers allowed beyond the file bytes
-_MAX_FIELD = 1024
-_UNSAFE_CHARS = re.compile(r"[^\w.()+,=@ -]+")
 
 Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
 
@@ -218,177 +219,6 @@ class _Route(APIRoute):
         return route
 
 
-# --- uploads ---------------------------------------------------------------------------
-
-
-def safe_name(sent: str) -> str:
-    """A file name that is safe as a base name in the uploads folder, or "" if none is left.
-
-    Keeps only the last path component (``/`` or ``\\``), drops control
-    characters, replaces other unsafe characters with ``_``, and strips
-    leading and trailing dots and spaces (no hidden files, no ``..``).
-    """
-    name = sent.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
-    name = _UNSAFE_CHARS.sub("_", name).strip(" .")
-    if len(name.encode("utf-8")) > 200:
-        stem, suffix = os.path.splitext(name)
-        name = (
-            stem.encode("utf-8")[: 200 - len(suffix.encode("utf-8"))]
-            .decode("utf-8", "ignore")
-            .rstrip(" .")
-            + suffix
-        )
-    return name if name not in ("", ".", "..") else ""
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _BadUpload(Exception):
-    pass
-
-
-@dataclass
-class _Received:
-    """One uploaded file, staged: the name it was sent with and where its bytes are."""
-
-    sent: str
-    staged: Path
-    size: int = 0
-
-
-@dataclass
-class Upload:
-    """A parsed upload: the staged files, in order, and the collection form field."""
-
-    files: list[_Received] = field(default_factory=list)
-    collection: str | None = None
-
-
-class _MultipartReceiver:
-    """Streams a ``multipart/form-data`` body: file parts to staging files, counting bytes."""
-
-    def __init__(self, staging: Path, limit: int, charset: str = "utf-8") -> None:
-        self.staging = staging
-        self.limit = limit
-        self.charset = charset
-        self.upload = Upload()
-        self.received = 0
-        self.ended = False
-        self._header_name = b""
-        self._header_value = b""
-        self._disposition = b""
-        self._file: _Received | None = None
-        self._handle: IO[bytes] | None = None
-        self._field: str | None = None
-        self._field_data = bytearray()
-        self._pending: list[tuple[IO[bytes], bytes]] = []
-        self._handles: list[IO[bytes]] = []
-
-    def _decode(self, raw: bytes) -> str:
-        try:
-            return raw.decode(self.charset)
-        except (UnicodeDecodeError, LookupError):
-            return raw.decode("latin-1")
-
-    def on_part_begin(self) -> None:
-        self._disposition = b""
-        self._file = None
-        self._handle = None
-        self._field = None
-        self._field_data = bytearray()
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_name += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def on_header_end(self) -> None:
-        if self._header_name.strip().lower() == b"content-disposition":
-            self._disposition = self._header_value
-        self._header_name = b""
-        self._header_value = b""
-
-    def on_headers_finished(self) -> None:
-        from python_multipart.multipart import parse_options_header
-
-        _, options = parse_options_header(self._disposition)
-        name = self._decode(options.get(b"name", b""))
-        if b"filename" not in options:
-            self._field = name
-            return
-        if name != FILES_FIELD:
-            raise _BadUpload(f"upload files in the form field {FILES_FIELD!r}, not {name!r}")
-        if len(self.upload.files) >= MAX_FILES:
-            raise _BadUpload(f"at most {MAX_FILES} files per upload")
-        staged = self.staging / f"{len(self.upload.files)}.part"
-        self._file = _Received(self._decode(options[b"filename"]), staged)
-        self._handle = staged.open("wb")
-        self._handles.append(self._handle)
-        self.upload.files.append(self._file)
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._file is not None and self._handle is not None:
-            self.received += end - start
-            if self.received > self.limit:
-                raise _TooLarge
-            self._file.size += end - start
-            self._pending.append((self._handle, data[start:end]))
-        elif self._field is not None:
-            self._field_data += data[start:end]
-            if len(self._field_data) > _MAX_FIELD:
-                raise _BadUpload(f"form field {self._field!r} is longer than {_MAX_FIELD} bytes")
-
-    def on_part_end(self) -> None:
-        if self._handle is not None:
-            self._pending.append((self._handle, b""))  # b"" marks: close after writing
-        elif self._field == "collection":
-            self.upload.collection = self._decode(bytes(self._field_data)).strip() or None
-
-    def on_end(self) -> None:
-        self.ended = True
-
-    def flush(self) -> None:
-        """Write the file data parsed so far (called in a worker thread)."""
-        pending, self._pending = self._pending, []
-        for handle, chunk in pending:
-            if chunk:
-                handle.write(chunk)
-            else:
-                handle.close()
-
-    def close(self) -> None:
-        """Close every staging file (the caller removes the staging folder)."""
-        for handle in self._handles:
-            handle.close()
-
-    async def receive(self, boundary: bytes, chunks: AsyncIterator[bytes]) -> Upload:
-        from python_multipart.multipart import MultipartParser
-
-        parser = MultipartParser(boundary, {
-            "on_part_begin": self.on_part_begin,
-            "on_part_data": self.on_part_data,
-            "on_part_end": self.on_part_end,
-            "on_header_field": self.on_header_field,
-            "on_header_value": self.on_header_value,
-            "on_header_end": self.on_header_end,
-            "on_headers_finished": self.on_headers_finished,
-            "on_end": self.on_end,
-        })  # fmt: skip
-        async for chunk in chunks:
-            if chunk:
-                parser.write(chunk)
-                if self._pending:
-                    await run_in_threadpool(self.flush)
-        parser.finalize()
-        if not self.ended:
-            raise _BadUpload("the multipart body ends before its closing boundary")
-        return self.upload
-
-
 # --- the router ------------------------------------------------------------------------
 
 
@@ -470,13 +300,13 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         charset = params.get(b"charset", b"utf-8").decode("latin-1")
         staging = settings.uploads() / ".incoming" / uuid.uuid4().hex
         staging.mkdir(parents=True)
-        receiver = _MultipartReceiver(staging, limit, charset)
+        receiver = MultipartReceiver(staging, limit, charset)
         try:
             try:
                 upload = await receiver.receive(params[b"boundary"], request.stream())
-            except _TooLarge:
+            except TooLarge:
                 raise HTTPException(413, _too_large(settings)) from None
-            except _BadUpload as exc:
+            except BadUpload as exc:
                 raise HTTPException(400, str(exc)) from None
             except ValueError as exc:  # python-multipart's parse errors
                 raise HTTPException(400, f"malformed multipart body: {exc}") from None
@@ -562,7 +392,7 @@ def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: s
     (if any) put back, so the folder keeps matching the store.
     """
     outcomes: list[FileOutcome | None] = []
-    accepted: dict[str, tuple[int, _Received]] = {}
+    accepted: dict[str, tuple[int, Received]] = {}
     for i, received in enumerate(upload.files):
         name = safe_name(received.sent)
         if not name:

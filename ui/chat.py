@@ -182,7 +182,7 @@ def add_files(
     too large, of an unsupported type or unreadable fails alone with its
     reason, and the file it would have replaced is put back.
     """
-    from footnotes.ui.api import safe_name  # the API's rule for upload names, shared
+    from footnotes.ui.uploads import safe_name  # the API's rule for upload names, shared
 
     name_of_collection = library.store(collection).name
     folder = settings.uploads() / name_of_collection
