@@ -221,18 +221,21 @@ class Ingestor:
         queue = [(item, text) for item in pending for text in sentence_texts(item)]
         total = len(queue)
         size = self.settings.embed_batch_size
-        # Texts are embedded a window at a time, longest first, as SentenceTransformer.encode
-        # orders its input: each encoder batch is padded to its longest text, so batches cut
-        # in document order cost about a third more compute. A window of 16 batches sorts
-        # about as well as sorting everything, yet documents are still written as it ends.
-        window = max(size * 16, 64)
+        # Texts are embedded a window at a time, longest first: each encoder batch is padded
+        # to its longest text, so batches cut in document order cost about twice the compute.
+        # Length is counted in tokens (see _lengths): sorting by characters, as
+        # SentenceTransformer.encode does, still leaves ~1.7x on sentences of prose and code.
+        # A window of 64 batches sorts about as well as sorting everything, yet documents
+        # are still written as each window ends.
+        window = max(size * 64, 64)
         done = 0
         written = 0
         if progress:
             progress(0, total)
         while done < total:
             chunk = queue[done : done + window]
-            order = sorted(range(len(chunk)), key=lambda i: -len(chunk[i][1]))
+            lengths = self._lengths([text for _, text in chunk])
+            order = sorted(range(len(chunk)), key=lambda i: -lengths[i])
             vectors: list[list[float]] = [[] for _ in chunk]
             for start in range(0, len(order), size):
                 part = order[start : start + size]
@@ -255,6 +258,20 @@ class Ingestor:
                 progress(done, total)
         for item in pending[written:]:  # documents with nothing to embed
             self._write(item, report)
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        """Sort keys: lengths in the encoder's tokens (capped at its maximum) if it is reachable.
+
+        llama-index's HuggingFaceEmbedding keeps the SentenceTransformer as ``_model``; with
+        any other embedding model, lengths are counted in characters.
+        """
+        encoder = getattr(self.embed_model, "_model", None)
+        tokenizer = getattr(encoder, "tokenizer", None)
+        limit = getattr(encoder, "max_seq_length", None)
+        if callable(tokenizer) and isinstance(limit, int):
+            ids = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=limit)
+            return [len(i) for i in ids["input_ids"]]
+        return [len(text) for text in texts]
 
     def _write(self, item: _Pending, report: SyncReport) -> None:
         import numpy as np
