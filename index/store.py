@@ -43,6 +43,7 @@ class DocumentRecord:
     source_root: str
     source_path: str
     passage_words: int
+    embed_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,7 @@ def _record(doc_id: str, meta: Any) -> DocumentRecord:
         source_root=str(meta.get("source_root", "")),
         source_path=str(meta.get("source_path", "")),
         passage_words=int(meta.get("passage_words", 0)),
+        embed_model=str(meta.get("embed_model", "")),
     )
 
 

@@ -202,6 +202,7 @@ class Ingestor:
             stored is not None
             and stored.content_hash == content_hash(data)
             and stored.passage_words == self.settings.passage_words
+            and stored.embed_model == self.settings.embed_model
         ):
             report.outcomes.append(
                 FileOutcome(source.doc_id, "unchanged", str(source.path), passages=stored.passages)
@@ -333,6 +334,7 @@ class Ingestor:
             source_root=item.source.root,
             source_path=str(item.source.path),
             passage_words=self.settings.passage_words,
+            embed_model=self.settings.embed_model,
         )
         self.store.put_document(record, doc.text, nodes, rows)
         report.outcomes.append(

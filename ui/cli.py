@@ -27,18 +27,24 @@ app = typer.Typer(
 )
 
 StoreOpt = Annotated[
-    Path | None, typer.Option("--store", help="Store folder [env FOOTNOTES_STORE].")
+    Path | None, typer.Option("--store", help="Store folder (env FOOTNOTES_STORE).")
 ]
 CollectionOpt = Annotated[
-    str | None, typer.Option("--collection", help="Collection [env FOOTNOTES_COLLECTION].")
+    str | None, typer.Option("--collection", help="Collection (env FOOTNOTES_COLLECTION).")
 ]
 UrlOpt = Annotated[
     str | None,
     typer.Option(
-        "--chroma-url", help="Chroma server URL; empty = embedded [env FOOTNOTES_CHROMA_URL]."
+        "--chroma-url", help="Chroma server URL; empty = embedded (env FOOTNOTES_CHROMA_URL)."
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+EmbedOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embed-model", help="sentence-transformers name or folder (env FOOTNOTES_EMBED_MODEL)."
+    ),
+]
 
 
 def build_settings(**overrides: Any) -> Settings:
@@ -64,6 +70,7 @@ def ingest(
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
+    embed_model: EmbedOpt = None,
     passage_words: Annotated[
         int | None, typer.Option("--passage-words", help="Target passage size in words.")
     ] = None,
@@ -71,7 +78,11 @@ def ingest(
 ) -> None:
     """Sync files into the store: add new, update changed, remove deleted; embed only changes."""
     settings = build_settings(
-        store=store, collection=collection, chroma_url=chroma_url, passage_words=passage_words
+        store=store,
+        collection=collection,
+        chroma_url=chroma_url,
+        passage_words=passage_words,
+        embed_model=embed_model,
     )
     try:
         from footnotes.index.embedding import load_embedding
@@ -216,12 +227,15 @@ def ask(
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
+    embed_model: EmbedOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the documents, citing the sentences used."""
     if (question is None) == (batch is None):
         _fail("give a QUESTION or --batch FILE (one of them)")
-    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
+    settings = build_settings(
+        store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model
+    )
     try:
         from footnotes.index.ask import Asker, parse_history
 
@@ -254,13 +268,16 @@ def evaluate(
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
+    embed_model: EmbedOpt = None,
     as_json: JsonOpt = False,
     show_misses: Annotated[
         bool, typer.Option("--misses", help="List the rows that missed.")
     ] = False,
 ) -> None:
     """Measure answers against a question set (ingests nothing)."""
-    settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
+    settings = build_settings(
+        store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model
+    )
     try:
         from footnotes.index.ask import Asker
         from footnotes.index.evaluate import evaluate as run_eval
@@ -305,15 +322,15 @@ def evaluate(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind [env FOOTNOTES_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env FOOTNOTES_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (env FOOTNOTES_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env FOOTNOTES_PORT).")] = None,
     root_path: Annotated[
         str | None,
-        typer.Option("--root-path", help="Sub-path, e.g. /qa [env FOOTNOTES_ROOT_PATH]."),
+        typer.Option("--root-path", help="Sub-path, e.g. /qa (env FOOTNOTES_ROOT_PATH)."),
     ] = None,
     auth: Annotated[
         str | None,
-        typer.Option(help="UI logins user:password[,...] or a file of them [env FOOTNOTES_AUTH]."),
+        typer.Option(help="UI logins user:password[,...] or a file of them (env FOOTNOTES_AUTH)."),
     ] = None,
     allow_unauthenticated: Annotated[
         bool | None,
@@ -322,6 +339,7 @@ def serve(
     store: StoreOpt = None,
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
+    embed_model: EmbedOpt = None,
 ) -> None:
     """Serve the chat and the HTTP API (FOOTNOTES_API_TOKEN protects /api)."""
     import os
@@ -331,6 +349,7 @@ def serve(
         store=store,
         collection=collection,
         chroma_url=chroma_url,
+        embed_model=embed_model,
         host=host,
         port=port,
         root_path=root_path,
