@@ -79,6 +79,11 @@ class Settings(BaseSettings):
                 f"collection name {value!r} must be 3-62 characters of letters, digits, "
                 "'.', '_' or '-', starting and ending with a letter or digit"
             )
+        if value.endswith((".documents", ".sentences")):
+            raise ValueError(
+                f"collection name {value!r} may not end in '.documents' or '.sentences' "
+                "(reserved for the store's own collections)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit
 
 _BULLET = re.compile(r"[\u2022\u25aa\u25cf\u2023\u2043*\-\u2013]\s+")
+_OWN_REFERENCE = re.compile(r"\[(\d{1,4})\]")
 _QUANTITY_QUESTION = re.compile(
     r"\b(?:how (?:many|much|long|far|old|big|large)|population|price|cost|percentage|"
     r"proportion|range|number of|amount of)\b",
@@ -130,7 +131,7 @@ def compose(
         return Answer(question, abstention(question), False, [], related, round(sure, 4))
     groups = _group(chosen)
     citations = _citations(groups, passages_for)
-    parts = [f"{_strip_bullet(c.quote)} [{c.n}]" for c in citations]
+    parts = [f"{_display(c.quote)} [{c.n}]" for c in citations]
     return Answer(question, " ".join(parts), True, citations, [], round(sure, 4))
 
 
@@ -202,6 +203,8 @@ def _citations(
         if passage is None:
             continue  # removed between retrieval and composition
         start, end = first.start, last.end
+        if not passage.start <= start < end <= passage.end:
+            continue  # the passage changed between retrieval and composition
         quote = passage.text[start - passage.start : end - passage.start]
         out.append(
             Citation(
@@ -218,6 +221,12 @@ def _citations(
             )
         )
     return out
+
+
+def _display(quote: str) -> str:
+    """A quote as it reads in the answer: no leading bullet, and the document's own
+    reference marks "[5]" shown as "(5)" so that every "[n]" in an answer is a citation."""
+    return _OWN_REFERENCE.sub(r"(\1)", _strip_bullet(quote))
 
 
 def _strip_bullet(text: str) -> str:

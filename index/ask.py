@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from footnotes.errors import FootnotesError, StoreError
+from footnotes.errors import ConfigError, FootnotesError, StoreError
 from footnotes.index.answer import Answer, compose
 from footnotes.index.lexical import tokenize
 from footnotes.index.retrieve import Retriever
@@ -65,6 +65,13 @@ class Asker:
     """Answers questions from one store collection."""
 
     def __init__(self, store: Store, embed_model: BaseEmbedding, settings: Settings) -> None:
+        """Raises :class:`ConfigError` if the store was embedded with another model."""
+        stored = {r.embed_model for r in store.list_documents()} - {""}
+        if stored - {settings.embed_model}:
+            raise ConfigError(
+                f"collection {store.name!r} was embedded with {', '.join(sorted(stored))}, "
+                f"not {settings.embed_model}; ingest again with this model, or ask with that one"
+            )
         self.store = store
         self.settings = settings
         self.retriever = Retriever(store, embed_model, settings)

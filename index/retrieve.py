@@ -27,18 +27,22 @@ if TYPE_CHECKING:
 RRF_K = 60
 
 
+_THREADS = threading.Lock()  # torch's thread count is process-wide
+
+
 @contextmanager
 def _one_thread() -> Iterator[None]:
     """Embed a query on one thread: for one short text, a second thread only adds
     synchronisation, and on a busy machine it made queries 15 times slower (30 -> 500 ms)."""
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    with _THREADS:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ class Retriever:
             vectors = self.store.sentence_embeddings(missing)
             query_vec = np.asarray(embedding, dtype=np.float32)
             for sid, vec in zip(missing, vectors):
+                if not vec:  # removed by a concurrent ingest since the index was built
+                    fused.pop(sid, None)
+                    continue
                 dense_score[sid] = float(np.dot(vec, query_vec))
         ranked = sorted(fused, key=lambda i: -fused[i])[:k]
         hits = [

@@ -233,12 +233,13 @@ class Store:
         return hits
 
     def signature(self) -> str:
-        """Changes whenever a document is added, changed or removed."""
+        """Changes whenever a document is added, changed, re-ingested or removed."""
         import hashlib
 
         got = self._documents.get(include=["metadatas"])
         pairs = sorted(
-            f"{i}\0{m.get('content_hash', '')}" for i, m in zip(got["ids"], got["metadatas"] or [])
+            f"{i}\0{m.get('content_hash', '')}\0{m.get('ingested_at', '')}"
+            for i, m in zip(got["ids"], got["metadatas"] or [])
         )
         return hashlib.sha256("\n".join(pairs).encode()).hexdigest()
 
@@ -272,10 +273,10 @@ class Store:
         return sorted(rows, key=lambda r: (r.document_id, r.position))
 
     def sentence_embeddings(self, ids: list[str]) -> list[list[float]]:
-        """Stored embeddings of the given sentences, in the order asked."""
+        """Stored embeddings of the given sentences, in the order asked ([] where gone)."""
         got = self._sentences.get(ids=ids, include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []))
-        return [list(by_id[i]) for i in ids]
+        return [list(by_id[i]) if i in by_id else [] for i in ids]
 
     def passages_by_id(self, ids: list[str]) -> dict[str, PassageHit]:
         """The stored passages with these ids (missing ones are left out)."""

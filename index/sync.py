@@ -214,6 +214,10 @@ class Ingestor:
         except FootnotesError as exc:
             report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), str(exc)))
             return None
+        except Exception as exc:  # a parser's own bug on a strange file: that file fails alone
+            reason = f"{source.path}: cannot read ({exc.__class__.__name__}: {exc})"
+            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), reason))
+            return None
         return _Pending(source, document, passages, "added" if stored is None else "updated")
 
     def _embed_and_store(

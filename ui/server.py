@@ -60,6 +60,8 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
         auth=ui_auth(settings),
         footer_links=[],
         show_error=True,
+        max_file_size=f"{settings.max_upload_mb}mb",  # gradio's own upload route, too
+        run_history=False,  # keep no copy of questions and answers in the browser
         **page_options(),
     )
     if not settings.root_path:
