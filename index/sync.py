@@ -198,6 +198,14 @@ class Ingestor:
             )
             return None
         stored = self.store.get_document(source.doc_id)
+        if stored is not None and _claimed_elsewhere(stored.source_path, source.path):
+            reason = (
+                f"{source.path}: document id {source.doc_id!r} already belongs to "
+                f"{stored.source_path}, which still exists; ingest one of them under another "
+                "name or into another collection"
+            )
+            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), reason))
+            return None
         if (
             stored is not None
             and stored.content_hash == content_hash(data)
@@ -350,6 +358,18 @@ class Ingestor:
             if record.source_root == root and record.id not in present:
                 self.store.remove_document(record.id)
                 report.outcomes.append(FileOutcome(record.id, "removed", record.source_path))
+
+
+def _claimed_elsewhere(stored_path: str, path: Path) -> bool:
+    """Whether a stored document with this id came from another file that is still there.
+
+    Ids are relative paths, so two folders (or a folder and a file named
+    directly) can produce the same id; the second must not silently replace the
+    first. A stored file that is gone (moved, renamed) may be replaced.
+    """
+    if not stored_path or Path(stored_path) == path:
+        return False
+    return Path(stored_path).exists()
 
 
 def sentence_texts(item: _Pending) -> list[str]:

@@ -62,3 +62,24 @@ def test_asking_with_another_model_than_the_store_was_embedded_with_is_refused(
 
     with pytest.raises(ConfigError, match="embedded with"):
         Asker(store, embed_model, other)
+
+
+def test_the_same_id_from_another_folder_does_not_replace_a_stored_document(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder, colour in ((first, "blue"), (second, "green")):
+        folder.mkdir()
+        (folder / "notes.txt").write_text(f"The lamp in the hall is {colour}.\n", encoding="utf-8")
+    store = _ingest(settings, embed_model, first)
+
+    report = Ingestor(store, lambda: embed_model, settings).sync([second])
+
+    assert report.counts["failed"] == 1 and report.counts["updated"] == 0
+    reason = report.outcomes[0].reason
+    assert "notes.txt" in reason and "already belongs to" in reason and "\n" not in reason
+    assert "blue" in store.document_text("notes.txt")  # the first one is kept whole
+    (first / "notes.txt").unlink()  # once the first file is gone, the id may move
+    moved = Ingestor(store, lambda: embed_model, settings).sync([second])
+    assert moved.counts["updated"] == 1
+    assert "green" in store.document_text("notes.txt")
