@@ -4,6 +4,7 @@
 # that lays ingest/, index/ and ui/ out as footnotes.ingest, footnotes.index, footnotes.ui.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ -x .venv/bin/python ]]; then export PATH="$PWD/.venv/bin:$PATH"; fi
 ruff check .
 ruff format --check .
 tree="$(mktemp -d)"
