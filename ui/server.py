@@ -45,6 +45,8 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
         title="Footnotes",
         version="0.1.0",
         description="Answers from your documents, cited to the exact sentence.",
+        docs_url=None,  # Swagger UI and ReDoc load their assets from a CDN: nothing leaves
+        redoc_url=None,  # the machine, so only the schema itself is served
     )
 
     @app.get("/healthz", tags=["health"])
