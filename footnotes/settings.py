@@ -8,6 +8,7 @@ project rely on.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -19,6 +20,21 @@ DEFAULT_EMBED_MODEL = "bundled:all-MiniLM-L6-v2"
 def default_store() -> Path:
     """The store folder used when none is given: ``~/.local/share/footnotes/store``."""
     return Path.home() / ".local" / "share" / "footnotes" / "store"
+
+
+def check_collection_name(value: str) -> str:
+    """``value`` if it can name a Footnotes collection, else ``ValueError`` saying why."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]", value):
+        raise ValueError(
+            f"collection name {value!r} must be 3-62 characters of letters, digits, "
+            "'.', '_' or '-', starting and ending with a letter or digit"
+        )
+    if value.endswith((".documents", ".sentences")):
+        raise ValueError(
+            f"collection name {value!r} may not end in '.documents' or '.sentences' "
+            "(reserved for the store's own collections)"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -72,19 +88,7 @@ class Settings(BaseSettings):
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, value: str) -> str:
-        import re
-
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]", value):
-            raise ValueError(
-                f"collection name {value!r} must be 3-62 characters of letters, digits, "
-                "'.', '_' or '-', starting and ending with a letter or digit"
-            )
-        if value.endswith((".documents", ".sentences")):
-            raise ValueError(
-                f"collection name {value!r} may not end in '.documents' or '.sentences' "
-                "(reserved for the store's own collections)"
-            )
-        return value
+        return check_collection_name(value)
 
     @model_validator(mode="after")
     def _sizes(self) -> Settings:

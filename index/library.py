@@ -18,7 +18,7 @@ from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker, Turn
 from footnotes.index.store import DOCS_SUFFIX, SENTENCES_SUFFIX, DocumentRecord, Store, make_client
 from footnotes.index.sync import Ingestor, SyncReport
-from footnotes.settings import Settings
+from footnotes.settings import Settings, check_collection_name
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -48,9 +48,9 @@ class Library:
     def _name(self, collection: str | None) -> str:
         name = collection or self.settings.collection
         try:
-            Settings(collection=name)  # the one place collection names are validated
+            check_collection_name(name)
         except ValueError as exc:
-            raise ConfigError(f"invalid collection name {name!r}") from exc
+            raise ConfigError(str(exc)) from exc
         return name
 
     def store(self, collection: str | None = None) -> Store:

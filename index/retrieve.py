@@ -113,8 +113,8 @@ class Retriever:
             fused[row.id] = fused.get(row.id, 0.0) + 1.0 / (RRF_K + rank + 1)
             by_id.setdefault(row.id, row)
         lexical_score = {rows[i].id: float(bm25[i]) for i in lexical_order}
-        missing = [i for i, h in by_id.items() if i not in {d.id for d in dense_hits}]
         dense_score = {h.id: h.dense for h in dense_hits}
+        missing = [i for i in by_id if i not in dense_score]
         if missing:
             vectors = self.store.sentence_embeddings(missing)
             query_vec = np.asarray(embedding, dtype=np.float32)

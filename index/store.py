@@ -45,6 +45,13 @@ class DocumentRecord:
     passage_words: int
     embed_model: str = ""
 
+    def public(self) -> dict[str, Any]:
+        """What ``footnotes docs --json`` and ``GET /api/documents`` show: no server paths."""
+        return {name: getattr(self, name) for name in PUBLIC_FIELDS}
+
+
+PUBLIC_FIELDS = ("id", "title", "format", "pages", "passages", "content_hash", "ingested_at")
+
 
 @dataclass(frozen=True)
 class PassageHit:
@@ -212,26 +219,6 @@ class Store:
 
     # --- reads for retrieval ---------------------------------------------
 
-    def search(self, embedding: list[float], k: int) -> list[PassageHit]:
-        """The ``k`` passages most similar to ``embedding``."""
-        count = self._passages.count()
-        if count == 0:
-            return []
-        got = self._passages.query(
-            query_embeddings=_vectors([embedding]),
-            n_results=min(k, count),
-            include=["documents", "metadatas", "distances"],
-        )
-        hits = []
-        for pid, text, meta, dist in zip(
-            got["ids"][0],
-            (got["documents"] or [[]])[0],
-            (got["metadatas"] or [[]])[0],
-            (got["distances"] or [[]])[0],
-        ):
-            hits.append(_hit(pid, text or "", meta, 1.0 - float(dist)))
-        return hits
-
     def signature(self) -> str:
         """Changes whenever a document is added, changed, re-ingested or removed."""
         import hashlib
@@ -289,7 +276,7 @@ class Store:
         }
 
     def all_passages(self) -> list[PassageHit]:
-        """Every passage (text and position), e.g. to build a lexical index."""
+        """Every stored passage (text and position)."""
         got = self._passages.get(include=["documents", "metadatas"])
         return [
             _hit(pid, text or "", meta, 0.0)

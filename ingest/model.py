@@ -7,7 +7,7 @@ of every format, and is what lets a citation be shown in its source.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -47,4 +47,3 @@ class Passage:
     page: int | None = None
     sentences: tuple[tuple[int, int], ...] = ()
     """The passage's sentences, as offsets into the document text."""
-    metadata: dict[str, str] = field(default_factory=dict)

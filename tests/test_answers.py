@@ -297,6 +297,15 @@ DOC_B = (
 )
 
 
+def docs_a_and_b(tmp_path: Path) -> Path:
+    """A folder holding the two small documents A and B."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
+    (folder / "b.md").write_text(DOC_B, encoding="utf-8")
+    return folder
+
+
 def doc_b_ids(retrieval: Retrieval) -> set[str]:
     return {h.id for h in retrieval.hits if h.document_id == "b.md"}
 
@@ -308,10 +317,7 @@ def cited_documents(answer: Answer) -> set[str]:
 def test_lexical_index_follows_update_and_remove(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
 ) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
-    (folder / "b.md").write_text(DOC_B, encoding="utf-8")
+    folder = docs_a_and_b(tmp_path)
     store = Store.from_settings(settings)
     ingestor = Ingestor(store, lambda: embed_model, settings)
     assert ingestor.sync([folder]).counts["added"] == 2
@@ -369,10 +375,7 @@ def test_lexical_index_follows_update_and_remove(
 def test_restarted_asker_answers_alike_without_embedding_documents(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
 ) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
-    (folder / "b.md").write_text(DOC_B, encoding="utf-8")
+    folder = docs_a_and_b(tmp_path)
     shutil.copy(SAMPLE_ARTICLE, folder / ARTICLE_ID)
     store = Store.from_settings(settings)
     Ingestor(store, lambda: embed_model, settings).sync([folder])

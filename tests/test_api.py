@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SAMPLE_ARTICLE
+from conftest import SAMPLE_ARTICLE, serving_app
 
 from footnotes.errors import ConfigError
 from footnotes.settings import Settings
@@ -56,29 +54,9 @@ class Served:
 
 @contextmanager
 def serving(settings: Settings, library: Any) -> Iterator[Served]:
-    """``build_app(settings, library)`` under uvicorn on a free loopback port, in a thread."""
-    import uvicorn
-
-    from footnotes.ui.server import build_app
-
-    app = build_app(settings, library)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = threading.Event()
-    while thread.is_alive() and not server.started:
-        started.wait(0.05)
-    assert server.started, "the server did not start"
-    try:
-        yield Served(f"http://127.0.0.1:{port}{settings.root_path}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
+    """The app under uvicorn (``conftest.serving_app``), with the settings it serves."""
+    with serving_app(settings, library) as url:
+        yield Served(url, settings)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ROOT, SAMPLE_ARTICLE
+from conftest import ROOT, SAMPLE_ARTICLE, serving_app
 
 from footnotes.index.library import Library
 from footnotes.settings import Settings
@@ -74,28 +72,9 @@ def library(tmp_path_factory: pytest.TempPathFactory, embed_model: HuggingFaceEm
 
 @contextmanager
 def serving(settings: Settings, library: Library) -> Iterator[str]:
-    """``build_app(settings, library)`` under uvicorn on a free loopback port; yields its URL."""
-    import uvicorn
-
-    from footnotes.ui.server import build_app
-
-    app = build_app(settings, library)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = threading.Event()
-    while thread.is_alive() and not server.started:
-        started.wait(0.05)
-    assert server.started, "the server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}{settings.root_path}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
+    """The app under uvicorn (``conftest.serving_app``); yields the chat page's URL."""
+    with serving_app(settings, library) as url:
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ from footnotes.errors import (
     UnsupportedFileError,
 )
 from footnotes.index.library import Library
-from footnotes.index.sync import FileOutcome, SyncReport
+from footnotes.index.sync import FileOutcome, Status, SyncReport
 from footnotes.ingest.loaders import file_format
 from footnotes.settings import Settings
 from footnotes.ui.uploads import (
@@ -55,8 +55,6 @@ from footnotes.ui.uploads import (
 )
 
 _FRAMING_SLACK = 64 * 1024  # multipart boundaries and headers allowed beyond the file bytes
-
-Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
 
 
 # --- models: the contract --------------------------------------------------------------
@@ -255,7 +253,7 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
     ) -> list[dict[str, Any]]:
         """The documents of a collection, by id."""
         records = library.documents(existing(collection))
-        return [{k: getattr(r, k) for k in DocumentModel.model_fields} for r in records]
+        return [r.public() for r in records]
 
     @router.get(
         "/documents/{doc_id:path}/text",

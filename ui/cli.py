@@ -177,7 +177,7 @@ def docs(
     except FootnotesError as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps([_public(asdict(r)) for r in records], ensure_ascii=False))
+        typer.echo(json.dumps([r.public() for r in records], ensure_ascii=False))
         return
     for r in records:
         pages = f"{r.pages} pages, " if r.pages else ""
@@ -185,13 +185,6 @@ def docs(
             f"{r.id}\t{r.title}\t{r.format}\t{pages}{r.passages} passages\t"
             f"{r.content_hash[:12]}\t{r.ingested_at}"
         )
-
-
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: record[k]
-        for k in ("id", "title", "format", "pages", "passages", "content_hash", "ingested_at")
-    }
 
 
 @app.command()
