@@ -7,8 +7,8 @@ prints, and a calibration table: the confidence of every in-corpus question
 sample article's unanswerable questions, and each set's questions asked of
 the *other* document). A sweep of thresholds shows, for each, the
 share of in-corpus questions answered and of out-of-corpus questions
-abstained on; the best threshold maximises their sum (Youden's J), and the
-setting's default is taken from it.
+abstained on; the best threshold is the middle of the range that maximises
+their sum (Youden's J), and the setting's default is taken from it.
 
 Run::
 
@@ -23,7 +23,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker
 from footnotes.index.embedding import load_embedding
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
@@ -42,10 +41,12 @@ def solana_rows() -> list[EvalRow]:
     return [EvalRow(question=g["query"], pages=[p + 1 for p in g["pages_0based"]]) for g in gold]
 
 
-def _effective(answer: Answer, threshold: float) -> float:
-    """The confidence, or 0 when the answer-type check vetoed it (abstained above threshold)."""
-    vetoed = not answer.answered and answer.confidence >= threshold
-    return 0.0 if vetoed else answer.confidence
+def _effective(asker: Asker, row: EvalRow, threshold: float) -> float:
+    """The full confidence, or 0 when the answer-type check vetoed it (abstained above
+    threshold)."""
+    answered = asker.ask(row.question, row.history).answered
+    sure = asker.confidence(row.question, row.history)
+    return 0.0 if not answered and sure >= threshold else sure
 
 
 def main() -> None:
@@ -87,15 +88,14 @@ def main() -> None:
         for name, rows in sets.items():
             other = "solana" if name == "article" else "article"
             for row in rows:
-                answer = askers[name].ask(row.question, row.history)
-                conf = _effective(answer, base.abstain_threshold)
+                conf = _effective(askers[name], row, base.abstain_threshold)
                 (inside if row.answerable else same_topic).append(conf)
                 if row.answerable and not row.history:
-                    crossed = askers[other].ask(row.question)
-                    other_corpus.append(_effective(crossed, base.abstain_threshold))
+                    alone = EvalRow(question=row.question)
+                    other_corpus.append(_effective(askers[other], alone, base.abstain_threshold))
         outside = same_topic + other_corpus
         sweep = []
-        for step in range(20, 61, 2):
+        for step in range(20, 61):
             t = step / 100
             sweep.append(
                 {
@@ -109,18 +109,22 @@ def main() -> None:
                     ),
                 }
             )
-        best = max(
-            sweep,
-            key=lambda r: (
-                r["answered_in_corpus"] + sum(c < r["threshold"] for c in outside) / len(outside),
-                -r["threshold"],
-            ),
-        )
+
+        # Of the thresholds with the best Youden's J, the middle one: the widest margin
+        # on both sides, rather than the edge that just lets in the worst case.
+        def youden(r: dict[str, float]) -> float:
+            kept = sum(c < r["threshold"] for c in outside) / len(outside)
+            return round(r["answered_in_corpus"] + kept, 6)
+
+        top = max(youden(r) for r in sweep)
+        tied = [r["threshold"] for r in sweep if youden(r) == top]
+        best = {"threshold": tied[len(tied) // 2]}
         calibration = {
             "in_corpus": len(inside),
             "same_topic_unanswerable": len(same_topic),
             "other_corpus": len(other_corpus),
             "best_threshold": best["threshold"],
+            "best_range": [tied[0], tied[-1]],
             "setting": base.abstain_threshold,
             "sweep": sweep,
         }

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from footnotes.errors import ConfigError, FootnotesError, StoreError
-from footnotes.index.answer import Answer, compose
+from footnotes.index.answer import Answer, compose, confidence
+from footnotes.index.coverage import WordVectors
+from footnotes.index.embedding import sentence_transformer
 from footnotes.index.lexical import tokenize
-from footnotes.index.retrieve import Retriever
+from footnotes.index.retrieve import Retrieval, Retriever
 from footnotes.index.store import Store
-from footnotes.ingest.sentences import split_sentences
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,17 +51,6 @@ def contextualise(question: str, history: list[Turn]) -> str:
     return question
 
 
-def term_sets(question: str, query: str) -> list[list[str]]:
-    """Content words of the question, and of each of its sentences if it has several.
-
-    A question with no content words of its own ("And then?") takes the
-    words of its contextualised query.
-    """
-    whole = tokenize(question) or tokenize(query)
-    parts = [tokenize(question[a:b]) for a, b in split_sentences(question)]
-    return [whole] + ([p for p in parts if p] if len(parts) > 1 else [])
-
-
 class Asker:
     """Answers questions from one store collection."""
 
@@ -75,6 +65,7 @@ class Asker:
         self.store = store
         self.settings = settings
         self.retriever = Retriever(store, embed_model, settings)
+        self.words_of = WordVectors(sentence_transformer(embed_model))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Asker:
@@ -87,19 +78,31 @@ class Asker:
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         """Answer ``question`` (with the conversation so far) from the documents."""
+        question, asked, retrieval = self._retrieve(question, history)
+        return compose(
+            question,
+            asked,
+            retrieval,
+            self.store.passages_by_id,
+            self.words_of,
+            threshold=self.settings.abstain_threshold,
+            max_sentences=self.settings.max_answer_sentences,
+        )
+
+    def confidence(self, question: str, history: list[Turn] | None = None) -> float:
+        """The full confidence for ``question``, which :meth:`ask` computes only as far
+        as its threshold needs (for calibration)."""
+        _, asked, retrieval = self._retrieve(question, history)
+        return confidence(asked, retrieval, self.words_of)
+
+    def _retrieve(self, question: str, history: list[Turn] | None) -> tuple[str, str, Retrieval]:
+        """The stripped question, the text whose words an answer must cover, and the hits."""
         question = question.strip()
         if not question:
             raise FootnotesError("the question is empty")
         query = contextualise(question, history or [])
         retrieval = self.retriever.retrieve(query, k=self.settings.candidates)
-        return compose(
-            question,
-            term_sets(question, query),
-            retrieval,
-            self.store.passages_by_id,
-            threshold=self.settings.abstain_threshold,
-            max_sentences=self.settings.max_answer_sentences,
-        )
+        return question, question if tokenize(question) else query, retrieval
 
 
 def parse_history(raw: object) -> list[Turn]:

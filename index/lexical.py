@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # fmt: off
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been
@@ -37,10 +37,14 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def stem(words: list[str]) -> list[str]:
+    """The English (Snowball) stems of lower-cased ``words``."""
+    return list(_stemmer().stemWords(words))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words of ``text``."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return stem([w for w in WORD.findall(text.lower()) if w not in STOPWORDS])
 
 
 class LexicalIndex:

@@ -10,13 +10,12 @@ and 0.90 when passage-level similarity is fused in as well (see README).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from footnotes.index.embedding import single_thread
 from footnotes.index.lexical import LexicalIndex
 from footnotes.index.store import SentenceHit, Store
 from footnotes.settings import Settings
@@ -25,24 +24,6 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 RRF_K = 60
-
-
-_THREADS = threading.Lock()  # torch's thread count is process-wide
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Embed a query on one thread: for one short text, a second thread only adds
-    synchronisation, and on a busy machine it made queries 15 times slower (30 -> 500 ms)."""
-    import torch
-
-    with _THREADS:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -97,7 +78,7 @@ class Retriever:
         """The ``k`` best sentences for ``query``, each with dense, lexical and fused scores."""
         lexical, rows = self._lexical_index()
         depth = max(k, self.settings.candidates)
-        with _one_thread():
+        with single_thread():
             embedding = self.embed_model.get_query_embedding(query)
         dense_hits = self.store.search_sentences(embedding, depth)
         bm25 = lexical.scores(query)

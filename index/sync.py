@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from footnotes.errors import FootnotesError
+from footnotes.index.embedding import sentence_transformer
 from footnotes.index.store import DocumentRecord, SentenceRow, Store, passage_node
 from footnotes.ingest.loaders import FORMATS, content_hash, file_format, load
 from footnotes.ingest.model import Document, Passage
@@ -273,18 +274,15 @@ class Ingestor:
             self._write(item, report)
 
     def _lengths(self, texts: list[str]) -> list[int]:
-        """Sort keys: lengths in the encoder's tokens (capped at its maximum) if it is reachable.
-
-        llama-index's HuggingFaceEmbedding keeps the SentenceTransformer as ``_model``; with
-        any other embedding model, lengths are counted in characters.
-        """
-        encoder = getattr(self.embed_model, "_model", None)
-        tokenizer = getattr(encoder, "tokenizer", None)
-        limit = getattr(encoder, "max_seq_length", None)
-        if callable(tokenizer) and isinstance(limit, int):
-            ids = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=limit)
-            return [len(i) for i in ids["input_ids"]]
-        return [len(text) for text in texts]
+        """Sort keys: lengths in the encoder's tokens (capped at its maximum) if it is reachable,
+        else in characters."""
+        encoder = sentence_transformer(self.embed_model)
+        if encoder is None:
+            return [len(text) for text in texts]
+        ids = encoder.tokenizer(
+            texts, add_special_tokens=False, truncation=True, max_length=encoder.max_seq_length
+        )
+        return [len(i) for i in ids["input_ids"]]
 
     def _write(self, item: _Pending, report: SyncReport) -> None:
         import numpy as np

@@ -20,6 +20,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 from conftest import ROOT, SAMPLE_ARTICLE
 
@@ -31,8 +32,18 @@ from footnotes.index.answer import (
     _select,
     abstention,
     compose,
+    confidence,
+    lacks_quantity,
 )
 from footnotes.index.ask import Asker, Turn, contextualise, parse_history
+from footnotes.index.coverage import (
+    Word,
+    WordVectors,
+    content_words,
+    coverage,
+    question_parts,
+)
+from footnotes.index.embedding import sentence_transformer
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
 from footnotes.index.lexical import LexicalIndex, tokenize
 from footnotes.index.retrieve import Retrieval
@@ -193,6 +204,9 @@ def test_bulleted_quote_is_cited_whole_and_shown_without_its_bullet(article: Cor
         "What is the capital of France?",
         "What is the population of Belarus?",  # same topic, but no amount is stated
         "What is the range of the Oreshnik missile in kilometres?",
+        # Same topic, and a date ("19 November") among the sentences, but no head count.
+        "How many soldiers does the Russian army have in Belarus?",
+        "Which company manufactures the Oreshnik missile?",
     ],
 )
 def test_unanswerable_question_abstains(article: Corpus, question: str) -> None:
@@ -228,6 +242,19 @@ def test_title_line_is_not_cited_ahead_of_the_answer(article: Corpus) -> None:
     answer = article.asker.ask("Who is the Secretary of Belarus's Security Council?")
     assert answer.answered
     assert "Alexander Volfovich, the Secretary" in answer.citations[0].quote
+
+
+def test_question_worded_unlike_the_text_is_answered(article: Corpus) -> None:
+    # Every content word but "market" is paraphrased in the text ("electricity",
+    # "nations", "establish", "joint"): exact words alone would abstain.
+    question = "What energy market did the two countries agree to set up together?"
+    answer = article.asker.ask(question)
+    check_answer(answer, article.store, article.settings)
+    assert answer.answered
+    assert any("establish a joint electricity market" in c.quote for c in answer.citations)
+    retrieval = article.asker.retriever.retrieve(question)
+    exact = confidence(question, retrieval, exact_words)
+    assert exact < article.settings.abstain_threshold <= article.asker.confidence(question)
 
 
 # --- follow-up questions --------------------------------------------------------------------
@@ -459,6 +486,11 @@ def parts() -> tuple[list[SentenceHit], dict[str, PassageHit]]:
     return hits, passages
 
 
+def exact_words(texts: list[str]) -> list[list[Word]]:
+    """Words without vectors: only exact matches count toward coverage."""
+    return [content_words(t) for t in texts]
+
+
 def ranked(hits: list[SentenceHit], order: list[int], dense: float = 0.8) -> list[SentenceHit]:
     return [
         replace(h, score=1.0 / (60 + r), dense=dense) for r, h in enumerate(hits[i] for i in order)
@@ -553,9 +585,10 @@ def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None
     question = "How does Solana order transactions?"
     answer = compose(
         question,
-        [tokenize(question)],
+        question,
         retrieval,
         lambda ids: {i: passages[i] for i in ids if i in passages},
+        exact_words,
         threshold=0.1,
         max_sentences=3,
     )
@@ -581,18 +614,114 @@ def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> 
         return {i: passages[i] for i in ids}
 
     question = "How does Solana order transactions?"
-    below = compose(question, [tokenize(question)], retrieval, passages_for, threshold=0.99)
+    below = compose(question, question, retrieval, passages_for, exact_words, threshold=0.99)
     assert not below.answered and below.citations == []
     assert [r.quote for r in below.related] == [hits[i].text for i in (1, 2, 3)]
     # "How many" wants an amount: the chosen sentences state one ("one shard", "four").
     amount = "How many transactions does Solana process?"
-    assert compose(amount, [tokenize(amount)], retrieval, passages_for, threshold=0.1).answered
+    assert compose(amount, amount, retrieval, passages_for, exact_words, threshold=0.1).answered
     # With no threshold at all, a sentence without any number still does not answer it,
     # though it answers a question that asks for no amount.
     no_number = Retrieval(ranked(hits, [2]), lexical, {})
-    assert not compose(amount, [tokenize(amount)], no_number, passages_for, threshold=0.0).answered
+    assert not compose(amount, amount, no_number, passages_for, exact_words, threshold=0.0).answered
     how = "How are transactions ordered?"
-    assert compose(how, [tokenize(how)], no_number, passages_for, threshold=0.0).answered
+    assert compose(how, how, no_number, passages_for, exact_words, threshold=0.0).answered
+
+
+def test_compose_runs_the_encoder_only_when_exact_words_leave_it_open(parts: Any) -> None:
+    hits, passages = parts
+    lexical = LexicalIndex([h.text for h in hits])
+    retrieval = Retrieval(ranked(hits, [1, 2, 3], dense=0.8), lexical, following(hits))
+    calls: list[list[str]] = []
+
+    def counting(texts: list[str]) -> list[list[Word]]:
+        calls.append(texts)
+        return exact_words(texts)
+
+    def ask(question: str, threshold: float) -> Answer:
+        def passages_for(ids: list[str]) -> dict[str, PassageHit]:
+            return {i: passages[i] for i in ids}
+
+        return compose(question, question, retrieval, passages_for, counting, threshold=threshold)
+
+    # Every word found: exact words already reach the threshold.
+    assert ask("How does Solana order transactions?", 0.5).answered and calls == []
+    # No coverage can lift the best dense similarity (0.8) over 0.9.
+    assert not ask("How does Solana sequence payments?", 0.9).answered and calls == []
+    # "sequence" and "payments" are not in the text: only meaning could lift it over 0.79.
+    question = "How does Solana sequence payments?"
+    assert not ask(question, 0.79).answered
+    assert calls == [[question] + [hits[i].text for i in (1, 2, 3)]]
+
+
+def test_a_date_is_not_an_amount(parts: Any) -> None:
+    hits, _ = parts
+
+    def said(text: str) -> list[SentenceHit]:
+        return [replace(hits[1], text=text)]
+
+    soldiers = "How many soldiers are stationed in Belarus?"
+    assert lacks_quantity(soldiers, said("The doctrine was adopted on 19 November."))
+    assert lacks_quantity(soldiers, said("Talks on the matter have run since 2018."))
+    assert lacks_quantity(soldiers, said("It was signed on December 6, 2024 in Minsk."))
+    assert not lacks_quantity(soldiers, said("About 2000 soldiers are stationed there."))
+    assert not lacks_quantity(soldiers, said("Ten battalions arrived on 6 December."))
+    # A year does answer how long something has gone on.
+    assert not lacks_quantity("How long have they talked?", said("Talks have run since 2018."))
+    assert not lacks_quantity("Who signed it?", said("The treaty was signed."))
+
+
+def test_words_matched_by_meaning_count_toward_coverage(
+    embed_model: HuggingFaceEmbedding,
+) -> None:
+    texts = [
+        "What energy market was set up?",
+        "They established a joint electricity market.",
+        "Bread is baked in a hot oven.",
+    ]
+    question, related, unrelated = WordVectors(sentence_transformer(embed_model))(texts)
+    for text, words in zip(texts, (question, related, unrelated), strict=True):
+        assert [w.stem for w in words] == tokenize(text)
+        for word in words:
+            assert word.vector is not None
+            assert np.linalg.norm(word.vector) == pytest.approx(1.0, abs=1e-5)
+            assert tokenize(text[word.start : word.end]) == [word.stem]
+
+    def idf(stem: str) -> float:
+        return 1.0
+
+    # "market" is found exactly in both cases; "energy" and "set" only by meaning.
+    found = {"market"}
+    near = coverage(question, found, related, idf)
+    far = coverage(question, found, unrelated, idf)
+    assert 1 / 3 < far < near < 1.0
+    assert near - far > 0.1
+    assert coverage(question, {w.stem for w in question}, [], idf) == 1.0
+    # A word with a high IDF weighs more: "energy" rare, the rest common.
+    weighted = coverage(question, {"energi"}, [], lambda t: 10.0 if t == "energi" else 1.0)
+    assert weighted == pytest.approx(10 / 12)
+    # Without an encoder, words carry no vectors and only exact matches count.
+    plain = WordVectors(None)(texts[:1])[0]
+    assert [w.stem for w in plain] == tokenize(texts[0])
+    assert all(w.vector is None for w in plain)
+    assert coverage(plain, found, related, idf) == pytest.approx(1 / 3)
+
+
+def test_words_past_the_encoder_limit_have_no_vector(embed_model: HuggingFaceEmbedding) -> None:
+    text = "alpha " * 400 + "omega"
+    (words,) = WordVectors(sentence_transformer(embed_model))([text])
+    assert words[0].vector is not None
+    assert words[-1].stem == "omega" and words[-1].vector is None
+
+
+def test_each_sentence_of_a_question_is_also_judged_alone() -> None:
+    text = "Explain proof of stake. Give examples of sharding."
+    whole, first, second = question_parts(text, content_words(text))
+    assert [w.stem for w in whole] == tokenize(text)
+    assert [w.stem for w in first] == tokenize("Explain proof of stake.")
+    assert [w.stem for w in second] == tokenize("Give examples of sharding.")
+    one = question_parts("What is sharding?", content_words("What is sharding?"))
+    assert [[w.stem for w in part] for part in one] == [["shard"]]
 
 
 # --- evaluate(): metrics on hand-built answers ----------------------------------------------

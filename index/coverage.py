@@ -1,0 +1,150 @@
+"""How much of a question the top sentences state, word by word.
+
+Each content word of the question counts in full when its stem appears in
+the evidence, and otherwise by its best cosine to a word of the top
+sentences, both words taken as the embedding model's *contextual* token
+vectors (mean over word pieces). Weighted by IDF, this is the recall half of
+BERTScore (Zhang et al., 2020). It credits a paraphrase ("energy market ...
+set up together" against "establish a joint electricity market") that exact
+word overlap scores as absent, and it measured better as an abstention
+signal than exact overlap (``benchmarks/answers.py``).
+
+Hand-written, in a few lines, because the ``bert-score`` package loads a
+second copy of the model by hub name and scores one sentence pair at a
+time; here the vectors come from the model already loaded, in one batch of
+the question and the top sentences, and exact (stemmed) matches anywhere in
+the evidence count in full.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from footnotes.index.embedding import single_thread
+from footnotes.index.lexical import STOPWORDS, WORD, stem
+from footnotes.ingest.sentences import split_sentences
+
+
+@dataclass(frozen=True, eq=False)
+class Word:
+    """A content word of a text: its stem, its span, and its contextual vector if known."""
+
+    stem: str
+    start: int
+    end: int
+    vector: np.ndarray | None = None
+
+
+WordsOf = Callable[[list[str]], list[list[Word]]]
+"""Content words of each text, with vectors when the encoder is reachable."""
+
+
+def content_words(text: str) -> list[Word]:
+    """The content words of ``text`` (stemmed, stopwords dropped), without vectors."""
+    matches = [m for m in WORD.finditer(text) if m.group().lower() not in STOPWORDS]
+    stems = stem([m.group().lower() for m in matches])
+    return [Word(s, m.start(), m.end()) for s, m in zip(stems, matches, strict=True)]
+
+
+class WordVectors:
+    """Content words with contextual vectors, from a sentence-transformers encoder.
+
+    ``encoder`` is the ``SentenceTransformer`` behind the embedding model, or
+    ``None`` for an embedding model that does not expose its tokens: then
+    words come without vectors and only exact matches count.
+    """
+
+    def __init__(self, encoder: Any | None) -> None:
+        self.encoder = encoder
+
+    def __call__(self, texts: list[str]) -> list[list[Word]]:
+        words = [content_words(t) for t in texts]
+        if self.encoder is None or not texts:
+            return words
+        with single_thread():
+            tokens = self.encoder.encode(
+                texts,
+                output_value="token_embeddings",
+                convert_to_numpy=False,
+                batch_size=len(texts),
+                show_progress_bar=False,
+            )
+        offsets = self.encoder.tokenizer(
+            texts,
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=self.encoder.max_seq_length,
+        )["offset_mapping"]
+        return [
+            _with_vectors(ws, t.float().numpy(), o)
+            for ws, t, o in zip(words, tokens, offsets, strict=True)
+        ]
+
+
+def _with_vectors(words: list[Word], tokens: np.ndarray, offsets: list[Any]) -> list[Word]:
+    """Each word's vector: the normalised mean of the vectors of the pieces inside its span.
+
+    Words past the encoder's length limit have no pieces, hence no vector.
+    """
+    starts = [w.start for w in words]
+    pieces: list[list[int]] = [[] for _ in words]
+    for i, (a, b) in enumerate(offsets[: len(tokens)]):
+        if b <= a:
+            continue  # special tokens
+        k = bisect.bisect_right(starts, a) - 1
+        if k >= 0 and b <= words[k].end:
+            pieces[k].append(i)
+    out = []
+    for word, idx in zip(words, pieces, strict=True):
+        vector = None
+        if idx:
+            mean = tokens[idx].mean(axis=0)
+            norm = float(np.linalg.norm(mean))
+            vector = mean / norm if norm else None
+        out.append(Word(word.stem, word.start, word.end, vector))
+    return out
+
+
+def question_parts(text: str, words: list[Word]) -> list[list[Word]]:
+    """The question's words, and each sentence's words if it has several.
+
+    Coverage is judged on the best-supported part, so "Explain X. Give
+    examples of Y." is not judged by its weaker half.
+    """
+    spans = split_sentences(text)
+    if len(spans) < 2:
+        return [words]
+    parts = [[w for w in words if a <= w.start < b] for a, b in spans]
+    return [words] + [p for p in parts if p]
+
+
+def coverage(
+    question: Sequence[Word],
+    found: set[str],
+    evidence: Sequence[Word],
+    idf: Callable[[str], float],
+) -> float:
+    """IDF-weighted share of ``question``'s words stated by the evidence, in [0, 1].
+
+    A word whose stem is in ``found`` counts 1; any other counts its best
+    cosine (floored at 0) to a word of ``evidence`` that has a vector.
+    """
+    unique = {w.stem: w for w in reversed(question)}  # first occurrence of each stem
+    if not unique:
+        return 0.0
+    vectors = [w.vector for w in evidence if w.vector is not None]
+    matrix = np.stack(vectors) if vectors else None
+    total = covered = 0.0
+    for word in unique.values():
+        weight = idf(word.stem)
+        total += weight
+        if word.stem in found:
+            covered += weight
+        elif word.vector is not None and matrix is not None:
+            covered += weight * max(0.0, float((matrix @ word.vector).max()))
+    return covered / total
