@@ -341,11 +341,11 @@ def test_upload_adds_files_and_reports_each_failure(library: Library, tmp_path: 
     assert chat.outcome_rows(outcomes)[0] == ["harbour.md", "added", 1, ""]
     assert [r[0] for r in chat.document_rows(library, None)] == [ARTICLE_ID]  # other collection
 
-    message = chat.remove_document(library, settings, "harbour.md", "uploads")
+    message = chat.remove_document(library, "harbour.md", "uploads")
     assert message == "Removed harbour.md from uploads."
     assert chat.document_rows(library, "uploads") == []
     assert not (folder / "harbour.md").exists()
-    again = chat.remove_document(library, settings, "harbour.md", "uploads")
+    again = chat.remove_document(library, "harbour.md", "uploads")
     assert again == "harbour.md is not in the collection uploads."
 
 

@@ -18,11 +18,11 @@ thread pool, so the blocking model never stalls the event loop. (No
 annotations, which name dependencies local to :func:`build_router`.)
 """
 
-import os
 import secrets
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,7 +34,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from footnotes.errors import (
-    ConfigError,
     DocumentError,
     FootnotesError,
     StoreError,
@@ -277,14 +276,10 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
     )
     def remove_document(doc_id: str, collection: str | None = None) -> Removed:
         """Remove a document, its passages and sentences (and its file, if it was uploaded)."""
-        store = library.store(existing(collection))
-        record = store.get_document(doc_id)
-        if record is None or not library.remove(doc_id, store.name):
-            raise HTTPException(404, f"no document {doc_id!r} in collection {store.name!r}")
-        uploaded = settings.uploads() / store.name / doc_id
-        if record.source_path and Path(record.source_path) == uploaded.resolve():
-            uploaded.unlink(missing_ok=True)
-        return Removed(id=doc_id, collection=store.name)
+        name = existing(collection)
+        if not library.remove(doc_id, name):
+            raise HTTPException(404, f"no document {doc_id!r} in collection {name!r}")
+        return Removed(id=doc_id, collection=name)
 
     async def receive_upload(request: Request) -> AsyncIterator[Upload]:
         from python_multipart.multipart import parse_options_header
@@ -347,7 +342,7 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         if not upload.files:
             raise HTTPException(400, f"no files in the form field {FILES_FIELD!r}")
         store = library.store(upload.collection)  # validates the name; creates the collection
-        report = _ingest_upload(library, settings.uploads() / store.name, upload, store.name)
+        report = _ingest_upload(library, upload, store.name)
         if all(f.status == "skipped" for f in report.files):
             raise HTTPException(
                 415, "no supported file in the upload: " + "; ".join(f.reason for f in report.files)
@@ -383,11 +378,11 @@ def _token_check(token: str) -> Callable[[HTTPAuthorizationCredentials | None], 
     return check
 
 
-def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: str) -> SyncResult:
-    """Move the staged files into ``folder`` under safe names and ingest them.
+def _ingest_upload(library: Library, upload: Upload, collection: str) -> SyncResult:
+    """Check the staged files' names and types, then add them to ``collection``.
 
-    A file that fails to ingest is taken out again, and the file it replaced
-    (if any) put back, so the folder keeps matching the store.
+    Names are sanitised; a file refused here gets its reason and the rest go
+    on (:meth:`Library.add_files` keeps the uploads folder in step).
     """
     outcomes: list[FileOutcome | None] = []
     accepted: dict[str, tuple[int, Received]] = {}
@@ -412,29 +407,10 @@ def _ingest_upload(library: Library, folder: Path, upload: Upload, collection: s
             continue
         accepted[name] = (i, received)
         outcomes.append(None)
-    folder.mkdir(parents=True, exist_ok=True)
-    backups: dict[str, Path] = {}
-    paths: dict[str, Path] = {}
-    for name, (_, received) in accepted.items():
-        target = folder / name
-        if target.resolve().parent != folder.resolve():
-            raise ConfigError(f"refusing to write {name!r} outside {folder}")  # never reached
-        if target.exists() or target.is_symlink():
-            backups[name] = received.staged.with_suffix(".previous")
-            os.replace(target, backups[name])
-        os.replace(received.staged, target)
-        paths[name] = target
-    report = library.ingest(list(paths.values()), collection) if paths else SyncReport()
-    by_document = {o.document: o for o in report.outcomes}
-    for name, (i, received) in accepted.items():
-        got = by_document.get(name) or FileOutcome(name, "failed", "", f"{name}: not ingested")
-        reason = got.reason.replace(str(paths[name].resolve()), name)
-        reason = reason.replace(str(paths[name]), name)
-        outcomes[i] = FileOutcome(name, got.status, received.sent, reason, got.passages)
-        if got.status == "failed":
-            paths[name].unlink(missing_ok=True)
-            if name in backups:
-                os.replace(backups[name], paths[name])
+    files = [(name, received.staged) for name, (_, received) in accepted.items()]
+    report = library.add_files(files, collection) if files else SyncReport()
+    for (i, received), got in zip(accepted.values(), report.outcomes, strict=True):
+        outcomes[i] = replace(got, path=received.sent)
     final = SyncReport([o for o in outcomes if o is not None], report.embedded)
     return SyncResult(
         counts=SyncCounts(**final.counts),

@@ -9,16 +9,16 @@ All markup comes from ``ui/render.py``, which escapes every value taken from a
 document or a user. The chatbot renders it as HTML without Markdown (a
 document's ``[text](javascript:...)`` stays text) and keeps gradio's own
 sanitiser on as a second guard. A click on a marker ``[n]`` is handled in the
-page (:data:`PAGE_JS`): it shows that answer's sources and brings source ``n``
+page (``ui/static/page.js``): it shows that answer's sources and brings source ``n``
 into view; "Open in document" asks the server for the whole text.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ def add_files(
     collection: str | None,
     progress: ProgressFn | None = None,
 ) -> list[FileOutcome]:
-    """Copy uploaded files into ``uploads/<collection>/`` and ingest them one by one.
+    """Add uploaded files to the collection one by one, with progress.
 
     Each file is kept under its sanitised name (the document id); one that is
     too large, of an unsupported type or unreadable fails alone with its
@@ -184,8 +184,6 @@ def add_files(
     """
     from footnotes.ui.uploads import safe_name  # the API's rule for upload names, shared
 
-    name_of_collection = library.store(collection).name
-    folder = settings.uploads() / name_of_collection
     limit = settings.max_upload_mb * 1024 * 1024
     outcomes: list[FileOutcome] = []
     for i, raw in enumerate(files):
@@ -193,7 +191,7 @@ def add_files(
         name = safe_name(source.name)
         if progress:
             progress(i, len(files), name or source.name)
-        outcomes.append(_add_one(library, source, name, folder, limit, settings, collection))
+        outcomes.append(_add_one(library, source, name, limit, settings, collection))
     if progress:
         progress(len(files), len(files), "done")
     return outcomes
@@ -203,7 +201,6 @@ def _add_one(
     library: Library,
     source: Path,
     name: str,
-    folder: Path,
     limit: int,
     settings: Settings,
     collection: str | None,
@@ -223,43 +220,21 @@ def _add_one(
             name, "failed", name,
             f"{name}: larger than the {settings.max_upload_mb} MB limit (FOOTNOTES_MAX_UPLOAD_MB)",
         )  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    backup = folder / f".{name}.previous"
-    if target.exists():
-        os.replace(target, backup)
-    shutil.copyfile(source, target)
     try:
-        report = library.ingest([target], collection)
-        got = next((o for o in report.outcomes if o.document == name), None)
+        (outcome,) = library.add_files([(name, source)], collection, copy=True).outcomes
     except FootnotesError as exc:
-        got = FileOutcome(name, "failed", str(target), str(exc))
-    if got is None:
-        got = FileOutcome(name, "failed", str(target), f"{name}: not ingested")
-    if got.status == "failed":
-        target.unlink(missing_ok=True)
-        if backup.exists():
-            os.replace(backup, target)
-    else:
-        backup.unlink(missing_ok=True)
-    reason = got.reason.replace(str(target.resolve()), name).replace(str(target), name)
-    return FileOutcome(name, got.status, name, reason, got.passages)
+        return FileOutcome(name, "failed", name, str(exc))
+    return outcome
 
 
-def remove_document(
-    library: Library, settings: Settings, doc_id: str | None, collection: str | None
-) -> str:
+def remove_document(library: Library, doc_id: str | None, collection: str | None) -> str:
     """Remove a document (and its uploaded file); a sentence saying what happened."""
     if not doc_id:
         return "Choose a document to remove."
-    store = library.store(collection)
-    record = store.get_document(doc_id)
-    if record is None or not library.remove(doc_id, store.name):
-        return f"{doc_id} is not in the collection {store.name}."
-    uploaded = settings.uploads() / store.name / doc_id
-    if record.source_path and Path(record.source_path) == uploaded.resolve():
-        uploaded.unlink(missing_ok=True)
-    return f"Removed {doc_id} from {store.name}."
+    name = library.store(collection).name
+    if not library.remove(doc_id, name):
+        return f"{doc_id} is not in the collection {name}."
+    return f"Removed {doc_id} from {name}."
 
 
 # --- the page --------------------------------------------------------------------------
@@ -275,92 +250,9 @@ def page_options() -> dict[str, Any]:
     return {"theme": theme()}
 
 
-PAGE_JS = """
-element.addEventListener('click', (event) => {
-  const open = event.target.closest('[data-open]');
-  if (open) {
-    trigger('click', {kind: open.dataset.open, turn: Number(open.dataset.turn),
-                      n: Number(open.dataset.cite)});
-  }
-});
-window.footnotesShowSource = (turn, n) => {
-  const panel = document.getElementById('fn-sources');
-  if (!panel) return false;
-  panel.querySelectorAll('section.fn-turn').forEach((section) => {
-    section.hidden = section.dataset.turn !== String(turn);
-  });
-  panel.querySelectorAll('.fn-active').forEach((e) => e.classList.remove('fn-active', 'fn-flash'));
-  const item = document.getElementById(`source-${turn}-${n}`);
-  if (!item) return false;
-  void item.offsetWidth;
-  item.classList.add('fn-active', 'fn-flash');
-  item.scrollIntoView({block: 'nearest'});
-  item.focus({preventScroll: true});
-  return true;
-};
-if (!window.footnotesMarkers) {
-  window.footnotesMarkers = true;
-  document.addEventListener('click', (event) => {
-    const marker = event.target.closest && event.target.closest('a.fn-cite');
-    if (!marker) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const link = /^#source-(\\d+)-(\\d+)$/.exec(marker.getAttribute('href') || '');
-    if (link) window.footnotesShowSource(link[1], link[2]);
-  }, true);
-}
-"""
-
-DOCUMENT_JS = """
-const reveal = () => {
-  const mark = element.querySelector('.fn-doc-text mark');
-  if (mark) mark.scrollIntoView({block: 'center'});
-};
-watch('value', reveal);
-"""
-
-CSS = """
-.fn-question { white-space: pre-wrap; }
-.fn-answer { line-height: 1.55; }
-a.fn-cite { font-size: 0.8em; vertical-align: super; text-decoration: none; font-weight: 600;
-  padding: 0 0.15em; border-radius: 3px; color: var(--color-accent); cursor: pointer; }
-a.fn-cite:hover, a.fn-cite:focus { background: var(--color-accent-soft); }
-.fn-abstain { border-left: 4px solid #b7791f; padding: 0.2em 0 0.2em 0.7em; font-style: italic; }
-.fn-abstain-label { font-style: normal; font-weight: 700; font-size: 0.8em;
-  text-transform: uppercase; letter-spacing: 0.04em; color: #b7791f; }
-.fn-abstain-more { font-size: 0.85em; opacity: 0.8; margin-top: 0.3em; }
-.fn-sources-panel { max-height: 62vh; overflow-y: auto; }
-.fn-sources-panel .fn-empty, .fn-notice { opacity: 0.75; font-size: 0.92em; }
-.fn-asked { font-size: 0.85em; opacity: 0.75; margin: 0 0 0.3em; white-space: pre-wrap; }
-.fn-heading { font-size: 1em; margin: 0.4em 0; }
-#fn-sources .fn-source-list { padding-left: 0; list-style: none; margin: 0; }
-#fn-sources .fn-source-list > li { margin: 0 0 0.6em; padding: 0.5em 0.7em; }
-.fn-source { border: 1px solid var(--border-color-primary); border-radius: 6px;
-  padding: 0.5em 0.7em; margin-bottom: 0.6em; outline: none; }
-.fn-source.fn-active { border-color: var(--color-accent);
-  box-shadow: 0 0 0 2px var(--color-accent-soft); }
-.fn-flash { animation: fn-flash 1.2s ease-out; }
-@keyframes fn-flash { from { background: var(--color-accent-soft); }
-  to { background: transparent; } }
-.fn-source-head, .fn-doc-head { display: flex; gap: 0.4em; align-items: baseline;
-  flex-wrap: wrap; }
-.fn-source-n { font-weight: 700; color: var(--color-accent); }
-.fn-title { font-weight: 600; }
-.fn-doc-id { font-size: 0.8em; opacity: 0.65; font-family: var(--font-mono); }
-.fn-where, .fn-doc-meta { font-size: 0.85em; opacity: 0.75; }
-#fn-sources .fn-passage { margin: 0.4em 0; padding: 0.3em 0.6em; border-left: 3px solid
-  var(--border-color-primary); white-space: pre-wrap; font-size: 0.92em; }
-.fn-passage mark, .fn-doc-text mark { background: #fde68a; color: #1f2937; padding: 0 1px; }
-#fn-sources .fn-open { font-size: 0.8em; font-weight: 500; margin: 0.2em 0 0;
-  padding: 0.15em 0.6em; border-radius: 4px; cursor: pointer;
-  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
-.fn-abstain-note { border-left: 4px solid #b7791f; padding: 0.3em 0.6em; margin: 0.3em 0;
-  font-size: 0.92em; }
-.fn-related .fn-passage { opacity: 0.9; }
-.fn-doc-text { white-space: pre-wrap; max-height: 55vh; overflow-y: auto; font-size: 0.92em;
-  border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 0.6em 0.8em;
-  margin-top: 0.4em; }
-"""
+def _static(name: str) -> str:
+    """A file of ``ui/static/``: the page's own CSS and JS, shipped with the package."""
+    return (resources.files("footnotes.ui") / "static" / name).read_text(encoding="utf-8")
 
 
 def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03) -> gr.Blocks:
@@ -377,7 +269,7 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
         yield from respond(library, question, conversation, collection, stream_delay)
 
     def show_document(conversation: list[Exchange], collection: str, evt: gr.EventData) -> str:
-        try:  # sent by PAGE_JS: trigger('click', {kind, turn, n})
+        try:  # sent by static/page.js: trigger('click', {kind, turn, n})
             kind, turn, n = str(getattr(evt, "kind", "source")), int(evt.turn), int(evt.n)
         except (AttributeError, TypeError, ValueError):
             return render.notice_html("That source could not be opened.")
@@ -419,11 +311,13 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
         return outcome_rows(outcomes), rows, _remove_choices(rows), None
 
     def remove(doc_id: str | None, collection: str) -> tuple[Any, ...]:
-        message = remove_document(library, settings, doc_id, collection)
+        message = remove_document(library, doc_id, collection)
         rows = document_rows(library, collection)
         return render.notice_html(message), rows, _remove_choices(rows)
 
-    blocks = gr.Blocks(title="Footnotes", analytics_enabled=False)
+    # Gradio keeps its own copy of every file uploaded in the page; once ingested, the
+    # library holds the file, so Gradio's copies are deleted hourly (and on restart).
+    blocks = gr.Blocks(title="Footnotes", analytics_enabled=False, delete_cache=(3600, 3600))
     with blocks:
         conversation = gr.State([])
         collection = gr.State(default)
@@ -453,11 +347,14 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
                     clear = gr.Button("New conversation", size="sm")
                 with gr.Column(scale=2):
                     sources = gr.HTML(
-                        render.sources_html([]), elem_id="fn-sources", js_on_load=PAGE_JS,
-                        head=f"<style>{CSS}</style>", container=True, label="Sources",
+                        render.sources_html([]), elem_id="fn-sources",
+                        js_on_load=_static("page.js"),
+                        head=f"<style>{_static('chat.css')}</style>",
+                        container=True, label="Sources",
                     )  # fmt: skip
                     document = gr.HTML(
-                        _DOCUMENT_PLACEHOLDER, elem_id="fn-document", js_on_load=DOCUMENT_JS,
+                        _DOCUMENT_PLACEHOLDER, elem_id="fn-document",
+                        js_on_load=_static("document.js"),
                         container=True, label="Document",
                     )  # fmt: skip
             with gr.Tab("Library", id="library") as library_tab:

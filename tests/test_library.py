@@ -1,0 +1,111 @@
+"""The uploads folder and the store stay in step: adding, replacing, failing and removing files.
+
+Real model, real Chroma store in ``tmp_path``; the files are written by the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from footnotes.errors import ConfigError
+from footnotes.index.library import Library
+from footnotes.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+
+@pytest.fixture
+def library(tmp_path: Path, embed_model: HuggingFaceEmbedding) -> Library:
+    return Library(Settings(store=tmp_path / "store", collection="files"), embed_model)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def folder_matches_store(library: Library) -> dict[str, str]:
+    """The uploads folder's files, checked against the stored documents; name -> text."""
+    folder = library.settings.uploads() / "files"
+    files = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    stored = {r.id: library.document_text(r.id) for r in library.documents()}
+    assert files == stored
+    return files
+
+
+def test_added_files_are_moved_or_copied_and_named_by_their_id(
+    library: Library, tmp_path: Path
+) -> None:
+    moved = write(tmp_path / "in" / "a.md", "# Harbour\n\nThe ferry leaves at nine each day.\n")
+    copied = write(tmp_path / "in" / "b.txt", "The lighthouse was built in 1880 by the town.\n")
+    report = library.add_files([("a.md", moved)])
+    assert [(o.document, o.status, o.path) for o in report.outcomes] == [("a.md", "added", "a.md")]
+    assert not moved.exists()
+    (outcome,) = library.add_files([("b.txt", copied)], copy=True).outcomes
+    assert outcome.status == "added" and copied.exists()
+    assert sorted(folder_matches_store(library)) == ["a.md", "b.txt"]
+
+
+def test_a_failed_replacement_keeps_the_stored_file(library: Library, tmp_path: Path) -> None:
+    good = "The ferry to Kelvin island leaves at nine each day.\n"
+    library.add_files([("notes.txt", write(tmp_path / "1", good))])
+    bad = write(tmp_path / "2", "   \n")  # empty: fails to ingest
+    (outcome,) = library.add_files([("notes.txt", bad)]).outcomes
+    assert outcome.status == "failed"
+    assert outcome.reason.startswith("notes.txt") and str(tmp_path) not in outcome.reason
+    assert folder_matches_store(library) == {"notes.txt": good}
+    # One document, one copy of its passages: nothing duplicated by the failed attempt.
+    assert [r.id for r in library.documents()] == ["notes.txt"]
+    assert library.store().passage_count() == 1
+
+
+def test_concurrent_uploads_of_one_name_leave_folder_and_store_in_step(
+    library: Library, tmp_path: Path
+) -> None:
+    versions = [f"Version {i} says the ferry leaves at {i} o'clock each day.\n" for i in range(6)]
+    sources = [write(tmp_path / f"v{i}" / "notes.txt", t) for i, t in enumerate(versions)]
+    errors: list[BaseException] = []
+
+    def upload(source: Path) -> None:
+        try:
+            (outcome,) = library.add_files([("notes.txt", source)]).outcomes
+            assert outcome.status in ("added", "updated")
+        except BaseException as exc:  # reported below; a thread cannot fail the test itself
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upload, args=(s,)) for s in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    files = folder_matches_store(library)
+    assert list(files) == ["notes.txt"] and files["notes.txt"] in versions
+    assert library.store().passage_count() == 1
+
+
+def test_a_name_that_is_not_a_plain_file_name_is_refused(library: Library, tmp_path: Path) -> None:
+    source = write(tmp_path / "x.txt", "Some text that would be stored.\n")
+    with pytest.raises(ConfigError, match="not a file name of its own"):
+        library.add_files([("../x.txt", source)])
+    assert source.exists()
+    assert library.documents() == []
+
+
+def test_remove_deletes_an_uploaded_file_but_not_an_ingested_one(
+    library: Library, tmp_path: Path
+) -> None:
+    library.add_files([("up.txt", write(tmp_path / "up.txt", "An uploaded note on ferries.\n"))])
+    kept = write(tmp_path / "docs" / "kept.txt", "A note kept in the user's own folder.\n")
+    library.ingest([kept])
+    assert library.remove("up.txt") and library.remove("kept.txt")
+    assert not (library.settings.uploads() / "files" / "up.txt").exists()
+    assert kept.exists()  # the user's own file is never deleted
+    assert library.documents() == []
+    assert library.remove("up.txt") is False
