@@ -43,6 +43,9 @@ class RowResult:
     contains: bool | None
     cited: bool | None
     page_hit: bool | None
+    supporting: int | None
+    """How many of the answer's citations hold an expected answer or the gold text, or lie on
+    a gold page (None when the row gives none of these, or the answer abstained)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class EvalReport:
     answer_containment: float | None
     citation_hit: float | None
     page_hit: float | None
+    citation_precision: float | None
     abstention_precision: float | None
     abstention_recall: float | None
     mean_answer_chars: float
@@ -66,6 +70,7 @@ class EvalReport:
             "answer_containment": self.answer_containment,
             "citation_hit": self.citation_hit,
             "page_hit": self.page_hit,
+            "citation_precision": self.citation_precision,
             "abstention_precision": self.abstention_precision,
             "abstention_recall": self.abstention_recall,
             "mean_answer_chars": round(self.mean_answer_chars, 1),
@@ -129,12 +134,26 @@ def _score(row: EvalRow, answer: Answer, latency_ms: float) -> RowResult:
     cited = any(n in q for n in needles for q in quotes) if row.answerable and needles else None
     pages = set(row.pages)
     page_hit = any(c.page in pages for c in answer.citations) if row.answerable and pages else None
-    return RowResult(row, answer, latency_ms, contains, cited, page_hit)
+    supporting = None
+    if answer.answered and row.answerable and (needles or pages):
+        supporting = sum(
+            1
+            for c, q in zip(answer.citations, quotes)
+            if c.page in pages or any(n in q for n in needles)
+        )
+    return RowResult(row, answer, latency_ms, contains, cited, page_hit, supporting)
 
 
 def _rate(values: list[bool | None]) -> float | None:
     known = [v for v in values if v is not None]
     return round(sum(known) / len(known), 3) if known else None
+
+
+def _precision(results: list[RowResult]) -> float | None:
+    """Supporting citations over all citations, in the rows that can tell."""
+    known = [r for r in results if r.supporting is not None]
+    total = sum(len(r.answer.citations) for r in known)
+    return round(sum(r.supporting or 0 for r in known) / total, 3) if total else None
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -156,6 +175,7 @@ def _report(results: list[RowResult]) -> EvalReport:
         answer_containment=_rate([r.contains for r in results]),
         citation_hit=_rate([r.cited for r in results]),
         page_hit=_rate([r.page_hit for r in results]),
+        citation_precision=_precision(results),
         abstention_precision=round(true_abstentions / len(abstained), 3) if abstained else None,
         abstention_recall=round(true_abstentions / len(unanswerable), 3) if unanswerable else None,
         mean_answer_chars=sum(len(r.answer.answer) for r in results) / n,

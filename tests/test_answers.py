@@ -28,6 +28,7 @@ from footnotes.errors import FootnotesError
 from footnotes.index.answer import (
     Answer,
     Citation,
+    _close_to_best,
     _group,
     _select,
     abstention,
@@ -628,6 +629,25 @@ def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> 
     assert compose(how, how, no_number, passages_for, exact_words, threshold=0.0).answered
 
 
+def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> None:
+    hits, _ = parts
+    a, b, c = (hits[i] for i in (1, 2, 4))
+
+    def scored(hit: SentenceHit, dense: float, lexical: float) -> SentenceHit:
+        return replace(hit, dense=dense, lexical=lexical)
+
+    # Within 0.1 of the best meaning, or with half the best BM25 score: kept.
+    kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, 0.61, 0.0), scored(c, 0.40, 3.0)])
+    assert [h.id for h in kept] == [a.id, b.id, c.id]
+    # Far below in both: dropped, wherever it ranked.
+    kept = _close_to_best([scored(a, 0.50, 4.0), scored(b, 0.70, 1.9), scored(c, 0.55, 0.0)])
+    assert [h.id for h in kept] == [a.id, b.id]
+    # With no BM25 score at all, meaning alone decides (0 is not half of 0).
+    kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, 0.50, 0.0)])
+    assert [h.id for h in kept] == [a.id]
+    assert _close_to_best([]) == []
+
+
 def test_compose_runs_the_encoder_only_when_exact_words_leave_it_open(parts: Any) -> None:
     hits, passages = parts
     lexical = LexicalIndex([h.text for h in hits])
@@ -784,12 +804,14 @@ def test_evaluate_computes_each_metric() -> None:
     assert [r.contains for r in report.rows] == [True, False, False, None] + [None] * 4
     assert [r.cited for r in report.rows] == [True, False, False, None] + [None] * 4
     assert [r.page_hit for r in report.rows] == [True, False, None, None] + [None] * 4
+    assert [r.supporting for r in report.rows] == [1, 0, None, None] + [None] * 4
     summary = report.summary()
     assert summary["questions"] == 8
     assert summary["answerable"] == 4
     assert summary["answer_containment"] == round(1 / 3, 3)
     assert summary["citation_hit"] == round(1 / 3, 3)
     assert summary["page_hit"] == 0.5
+    assert summary["citation_precision"] == round(1 / 3, 3)  # q1's one of q1's and q2's three
     # abstained: q3, q4, u1, u3, u4 -> 3 of 5 right; unanswerable u1..u4 -> 3 of 4 caught
     assert summary["abstention_precision"] == 0.6
     assert summary["abstention_recall"] == 0.75
@@ -811,6 +833,7 @@ def test_evaluate_leaves_rates_without_data_empty() -> None:
     assert summary["answer_containment"] == 1.0
     assert summary["citation_hit"] == 1.0
     assert summary["page_hit"] is None
+    assert summary["citation_precision"] == 1.0
     assert summary["abstention_precision"] is None  # nothing abstained
     assert summary["abstention_recall"] is None  # nothing unanswerable
 
