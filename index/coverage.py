@@ -110,12 +110,25 @@ def _with_vectors(words: list[Word], tokens: np.ndarray, offsets: list[Any]) -> 
     return out
 
 
-def question_parts(text: str, words: list[Word]) -> list[list[Word]]:
-    """The question's words, and each sentence's words if it has several.
+_REQUEST_WORDS = frozenset(
+    stem(
+        """article document documents text author authors say says said tell mention mentions
+        mentioned explain describe summarise summarize according discuss discusses discussed
+        write writes wrote written""".split()
+    )
+)
+"""Words that describe the asking, not the subject: "What does the article say about
+Poland?" asks about Poland, and no sentence needs to say "article" to answer it."""
 
-    Coverage is judged on the best-supported part, so "Explain X. Give
-    examples of Y." is not judged by its weaker half.
+
+def question_parts(text: str, words: list[Word]) -> list[list[Word]]:
+    """The question's subject words, and each sentence's if it has several.
+
+    Request words ("article", "say", "explain") are left out unless nothing
+    else is left. Coverage is judged on the best-supported part, so "Explain
+    X. Give examples of Y." is not judged by its weaker half.
     """
+    words = [w for w in words if w.stem not in _REQUEST_WORDS] or words
     spans = split_sentences(text)
     if len(spans) < 2:
         return [words]

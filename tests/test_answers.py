@@ -258,6 +258,13 @@ def test_question_worded_unlike_the_text_is_answered(article: Corpus) -> None:
     assert exact < article.settings.abstain_threshold <= article.asker.confidence(question)
 
 
+def test_asking_what_the_article_says_about_a_subject_is_answered(article: Corpus) -> None:
+    answer = article.asker.ask("What does the article say about Poland?")
+    check_answer(answer, article.store, article.settings)
+    assert answer.answered
+    assert "Poland" in answer.citations[0].quote
+
+
 # --- follow-up questions --------------------------------------------------------------------
 
 
@@ -734,11 +741,23 @@ def test_words_past_the_encoder_limit_have_no_vector(embed_model: HuggingFaceEmb
     assert words[-1].stem == "omega" and words[-1].vector is None
 
 
+def test_request_words_are_not_the_subject_of_a_question() -> None:
+    def subject(text: str) -> list[str]:
+        return [w.stem for w in question_parts(text, content_words(text))[0]]
+
+    assert subject("What does the article say about Poland?") == tokenize("Poland")
+    assert subject("Explain, according to the text, the missile range.") == tokenize(
+        "missile range"
+    )
+    # Nothing but request words: they stay, rather than leaving nothing to cover.
+    assert subject("Summarise the article.") == tokenize("Summarise the article.")
+
+
 def test_each_sentence_of_a_question_is_also_judged_alone() -> None:
-    text = "Explain proof of stake. Give examples of sharding."
+    text = "What is proof of stake? Give examples of sharding."
     whole, first, second = question_parts(text, content_words(text))
     assert [w.stem for w in whole] == tokenize(text)
-    assert [w.stem for w in first] == tokenize("Explain proof of stake.")
+    assert [w.stem for w in first] == tokenize("What is proof of stake?")
     assert [w.stem for w in second] == tokenize("Give examples of sharding.")
     one = question_parts("What is sharding?", content_words("What is sharding?"))
     assert [[w.stem for w in part] for part in one] == [["shard"]]
