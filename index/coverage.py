@@ -114,7 +114,7 @@ _REQUEST_WORDS = frozenset(
     stem(
         """article document documents text author authors say says said tell mention mentions
         mentioned explain describe summarise summarize according discuss discusses discussed
-        write writes wrote written""".split()
+        write writes wrote written""".split()  # noqa: SIM905
     )
 )
 """Words that describe the asking, not the subject: "What does the article say about
