@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from footnotes.index.coverage import Word, WordsOf, content_words, coverage, question_parts
+from footnotes.index.coverage import WordsOf, WordVectors, coverage, question_parts
 from footnotes.index.lexical import tokenize
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit
@@ -36,17 +36,22 @@ _NUMBER = re.compile(
     r"forty|fifty|hundred|thousand|million|billion|dozen|half|several)\b",
     re.IGNORECASE,
 )
+# Month names only capitalised: "may" and "march" are also ordinary words.
 _MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
+_YEAR = r"(?:1[5-9]|20)\d\d"
+# A year after "in", "since"... is a date unless a noun or unit follows ("in 2000 soldiers");
+# a function word may follow ("from 1500 to 2000 soldiers": 1500 is stripped, 2000 stays).
+_NOT_A_COUNT = r"(?!\s*(?:%|(?!(?:and|or|to|the|a|an|when|as|with|but|which|that)\b)[^\W\d_]))"
 _DATE = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:\s+\d{{4}})?"
-    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
-    rf"|{_MONTH}\s+\d{{4}}"
-    rf"|(?:in|since|by|until|till|from|to|of|during|before|after|between|and|around)\s+"
-    rf"(?:the\s+)?(?:at\s+least\s+|early\s+|late\s+|mid-?)?(?:1[5-9]|20)\d\ds?)\b",
-    re.IGNORECASE,
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?"
+    rf"|{_MONTH}\s+{_YEAR}"
+    rf"|{_YEAR}-\d\d-\d\d|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}"
+    rf"|(?i:in|since|by|until|till|from|during|before|after|between)\s+(?:the\s+)?"
+    rf"(?:(?i:at\s+least|early|late|mid)[\s-]+)?{_YEAR}s?\b{_NOT_A_COUNT})\b"
 )
 _TIME_QUESTION = re.compile(r"\bhow (?:long|old)\b", re.IGNORECASE)
 _LEAD = re.compile(
@@ -97,6 +102,8 @@ SOFT_DEPTH = 3
 """Sentences whose words a question word may match by meaning."""
 DENSE_DEPTH = 5
 """Sentences whose best dense similarity counts."""
+EXACT_WORDS: WordsOf = WordVectors(None)
+"""Content words without vectors: only exact (stemmed) matches count toward coverage."""
 DENSE_MARGIN = 0.10
 """A cited sentence is at most this far below the best chosen one in dense similarity..."""
 LEXICAL_SHARE = 0.5
@@ -134,23 +141,28 @@ def _best_dense(hits: list[SentenceHit]) -> float:
     return max((max(0.0, h.dense) for h in hits[:DENSE_DEPTH]), default=0.0)
 
 
-def _exact_words(texts: list[str]) -> list[list[Word]]:
-    return [content_words(t) for t in texts]
-
-
 def lacks_quantity(question: str, chosen: list[SentenceHit]) -> bool:
     """A question asking for an amount, answered by sentences without any number.
 
     "What is the population of Belarus?" retrieves sentences about Belarus
-    that share its words; none states an amount, so none answers it. A date
-    is not an amount either ("adopted on 19 November" does not say how many
+    that share its words; none states an amount, so none answers it.
+    """
+    return asks_amount(question) and not any(states_amount(question, h) for h in chosen)
+
+
+def asks_amount(question: str) -> bool:
+    """Whether ``question`` asks how many, how much, how long...: an amount."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+def states_amount(question: str, hit: SentenceHit) -> bool:
+    """Whether the sentence states a number that could answer ``question``.
+
+    A date is not an amount ("adopted on 19 November" does not say how many
     soldiers), except for "how long" and "how old", which a year can answer.
     """
-    if not _QUANTITY_QUESTION.search(question):
-        return False
-    keep_dates = bool(_TIME_QUESTION.search(question))
-    texts = [h.text if keep_dates else _DATE.sub(" ", h.text) for h in chosen]
-    return not any(_NUMBER.search(t) for t in texts)
+    text = hit.text if _TIME_QUESTION.search(question) else _DATE.sub(" ", hit.text)
+    return bool(_NUMBER.search(text))
 
 
 def compose(
@@ -170,12 +182,16 @@ def compose(
     when that alone decides; :func:`confidence` gives the full one.
     """
     hits = retrieval.hits
-    sure = confidence(asked, retrieval, _exact_words)
+    sure = confidence(asked, retrieval, EXACT_WORDS)
     if sure < threshold <= _best_dense(hits):
         # Words matched by meaning can only raise coverage, and coverage is at most 1:
         # the encoder runs only for the questions that exact words leave undecided.
         sure = confidence(asked, retrieval, words_of)
-    chosen = _close_to_best(_select(hits, retrieval.following, max_sentences))
+    chosen = _select(hits, retrieval.following, max_sentences)
+    if asks_amount(question):  # a sentence stating an amount stays, however it ranks
+        chosen = _close_to_best(chosen, keep=lambda h: states_amount(question, h))
+    else:
+        chosen = _close_to_best(chosen)
     if sure < threshold or lacks_quantity(question, chosen):
         related = _citations([[h] for h in hits[:3]], passages_for)
         return Answer(question, abstention(question), False, [], related, round(sure, 4))
@@ -222,7 +238,9 @@ def _select(
     return chosen
 
 
-def _close_to_best(chosen: list[SentenceHit]) -> list[SentenceHit]:
+def _close_to_best(
+    chosen: list[SentenceHit], keep: Callable[[SentenceHit], bool] | None = None
+) -> list[SentenceHit]:
     """The chosen sentences nearly as relevant as the best, in meaning or in words.
 
     The third-best sentence is often only on the topic; cited, it costs the
@@ -232,7 +250,8 @@ def _close_to_best(chosen: list[SentenceHit]) -> list[SentenceHit]:
     precision) from 0.41 to 0.61, with no answer lost; on BlockchainSolana
     the page hit stayed at 0.948, precision rose from 0.52 to 0.57 and cited
     characters fell from 449 to 378. Neighbouring margins (0.08 to 0.12,
-    shares 0.4 to 0.6) measured alike.
+    shares 0.4 to 0.6) measured alike. Sentences for which ``keep`` is true
+    stay whatever their scores.
     """
     if not chosen:
         return chosen
@@ -243,6 +262,7 @@ def _close_to_best(chosen: list[SentenceHit]) -> list[SentenceHit]:
         for h in chosen
         if h.dense >= best_dense - DENSE_MARGIN
         or (best_lexical > 0 and h.lexical >= LEXICAL_SHARE * best_lexical)
+        or (keep is not None and keep(h))
     ]
 
 

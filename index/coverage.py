@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from footnotes.index.embedding import single_thread
-from footnotes.index.lexical import STOPWORDS, WORD, stem
+from footnotes.index.lexical import content_spans, stem
 from footnotes.ingest.sentences import split_sentences
 
 
@@ -46,9 +46,9 @@ WordsOf = Callable[[list[str]], list[list[Word]]]
 
 def content_words(text: str) -> list[Word]:
     """The content words of ``text`` (stemmed, stopwords dropped), without vectors."""
-    matches = [m for m in WORD.finditer(text) if m.group().lower() not in STOPWORDS]
-    stems = stem([m.group().lower() for m in matches])
-    return [Word(s, m.start(), m.end()) for s, m in zip(stems, matches, strict=True)]
+    spans = content_spans(text)
+    stems = stem([word for _, _, word in spans])
+    return [Word(s, a, b) for s, (a, b, _) in zip(stems, spans, strict=True)]
 
 
 class WordVectors:
@@ -66,7 +66,7 @@ class WordVectors:
         words = [content_words(t) for t in texts]
         if self.encoder is None or not texts:
             return words
-        with single_thread():
+        with single_thread():  # also keeps the shared tokenizer to one caller at a time
             tokens = self.encoder.encode(
                 texts,
                 output_value="token_embeddings",
@@ -74,12 +74,12 @@ class WordVectors:
                 batch_size=len(texts),
                 show_progress_bar=False,
             )
-        offsets = self.encoder.tokenizer(
-            texts,
-            return_offsets_mapping=True,
-            truncation=True,
-            max_length=self.encoder.max_seq_length,
-        )["offset_mapping"]
+            offsets = self.encoder.tokenizer(
+                texts,
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=self.encoder.max_seq_length,
+            )["offset_mapping"]
         return [
             _with_vectors(ws, t.float().numpy(), o)
             for ws, t, o in zip(words, tokens, offsets, strict=True)

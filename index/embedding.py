@@ -83,7 +83,9 @@ def single_thread() -> Iterator[None]:
     """Run the encoder on one thread, for the few short texts of one question.
 
     For a short text a second thread only adds synchronisation, and on a
-    busy machine it made queries 15 times slower (30 -> 500 ms).
+    busy machine it made queries 15 times slower (30 -> 500 ms). Questions
+    take turns here. torch's thread count is process-wide, so an ingest
+    running meanwhile also encodes on one thread for those few milliseconds.
     """
     import torch
 

@@ -42,9 +42,24 @@ def stem(words: list[str]) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def content_spans(text: str) -> list[tuple[int, int, str]]:
+    """Each content word of ``text``: its span, and the word lower-cased (stopwords dropped).
+
+    Words are found first and lower-cased one by one: lower-casing the whole
+    text first would let a letter whose lower case is longer ("İ" becomes
+    "i" and a combining dot) split a word in two.
+    """
+    spans = []
+    for match in WORD.finditer(text):
+        word = match.group().lower()
+        if word not in STOPWORDS:
+            spans.append((match.start(), match.end(), word))
+    return spans
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words of ``text``."""
-    return stem([w for w in WORD.findall(text.lower()) if w not in STOPWORDS])
+    return stem([word for _, _, word in content_spans(text)])
 
 
 class LexicalIndex:

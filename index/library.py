@@ -4,9 +4,11 @@ Loads the embedding model once and opens a :class:`Store`, :class:`Asker` and
 :class:`Ingestor` per collection on first use. It holds no per-user state:
 conversations and selections live with the caller (``gr.State``, the request).
 Ingest, upload and remove are serialised by a lock, so two uploads of one
-file name cannot interleave; asking needs none, since each question only
-reads. Uploaded files are kept in ``Settings.uploads()/<collection>/`` under
-their names (the document ids), in step with the store.
+file name cannot interleave; asking takes no lock of its own, since each
+question only reads (questions take turns on the encoder, in
+``embedding.single_thread``). Uploaded files are kept in
+``Settings.uploads()/<collection>/`` under their names (the document ids),
+in step with the store.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from footnotes.errors import ConfigError, StoreError
+from footnotes.errors import ConfigError, DocumentError, FootnotesError, StoreError
 from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker, Turn
 from footnotes.index.store import DOCS_SUFFIX, SENTENCES_SUFFIX, DocumentRecord, Store, make_client
 from footnotes.index.sync import FileOutcome, Ingestor, SyncReport
+from footnotes.ingest.loaders import content_hash
 from footnotes.settings import Settings, check_collection_name
 
 if TYPE_CHECKING:
@@ -101,46 +105,52 @@ class Library:
     ) -> SyncReport:
         """Keep each ``(name, source)`` as the uploaded file ``name`` and ingest them.
 
-        ``name`` must already be a safe base name (``ui.uploads.safe_name``); it
-        becomes the document id. Sources are moved, or copied with ``copy``. A
-        file that fails to ingest is taken out again and the file it replaced
-        (if any) put back, so the uploads folder keeps matching the store.
-        Outcomes name each file by ``name``, never by its path on the server.
+        ``name`` must be a plain file name (the edges make one with
+        ``ui.uploads.safe_name``); it becomes the document id. Sources are
+        moved, or copied with ``copy``. A file that is not ingested (failed,
+        or skipped as unsupported) is taken out again, back to its source if
+        it was moved, and the file it replaced is put back; so the uploads
+        folder holds exactly the uploaded files the store holds. Outcomes name
+        each file by ``name``, never by its path on the server.
+
+        Raises :class:`ConfigError` for a name that is not a plain file name or
+        appears twice, and :class:`DocumentError` when a source cannot be read.
         """
         store = self.store(collection)
         folder = self.settings.uploads() / store.name
+        names = [name for name, _ in files]
+        for name in names:
+            if name.startswith(".") or (folder / name).resolve().parent != folder.resolve():
+                raise ConfigError(f"{name!r} is not a plain file name")
+            if names.count(name) > 1:
+                raise ConfigError(f"{name!r} appears more than once among the files to add")
         folder.mkdir(parents=True, exist_ok=True)
         with self._write:
-            placed: dict[str, Path] = {}
-            backups: dict[str, Path] = {}
+            placed: list[_Placed] = []
             try:
                 for name, source in files:
-                    target = folder / name
-                    if target.resolve().parent != folder.resolve() or name in placed:
-                        raise ConfigError(f"{name!r} is not a file name of its own in {folder}")
-                    if target.exists() or target.is_symlink():
-                        backups[name] = folder / f".{name}.previous"
-                        os.replace(target, backups[name])
-                    placed[name] = target
-                    (shutil.copyfile if copy else shutil.move)(source, target)
-                report = Ingestor(store, lambda: self.embed_model, self.settings).sync(
-                    list(placed.values())
-                )
+                    placed.append(_Placed.put(name, source, folder / name, copy))
+                ingestor = Ingestor(store, lambda: self.embed_model, self.settings)
+                report = ingestor.sync([p.target for p in placed])
             except BaseException:
-                for name in placed:
-                    _put_back(placed[name], backups.get(name))
+                for p in placed:  # keep what was stored before the error, undo the rest
+                    if _stored(store, p):
+                        p.keep()
+                    else:
+                        p.undo()
                 raise
             by_document = {o.document: o for o in report.outcomes}
             outcomes = []
-            for name, target in placed.items():
-                missing = FileOutcome(name, "failed", "", f"{name}: not ingested")
-                got = by_document.get(name, missing)
-                if got.status == "failed":
-                    _put_back(target, backups.get(name))
-                elif name in backups:
-                    backups[name].unlink(missing_ok=True)
-                reason = got.reason.replace(str(target.resolve()), name).replace(str(target), name)
-                outcomes.append(FileOutcome(name, got.status, name, reason, got.passages))
+            for p in placed:
+                missing = FileOutcome(p.name, "failed", "", f"{p.name}: not ingested")
+                got = by_document.get(p.name, missing)
+                if got.status in _INGESTED:
+                    p.keep()
+                else:
+                    p.undo()
+                reason = got.reason.replace(str(p.target.resolve()), p.name)
+                reason = reason.replace(str(p.target), p.name)
+                outcomes.append(FileOutcome(p.name, got.status, p.name, reason, got.passages))
             return SyncReport(outcomes, report.embedded)
 
     def remove(self, doc_id: str, collection: str | None = None) -> bool:
@@ -156,8 +166,60 @@ class Library:
             return True
 
 
-def _put_back(target: Path, backup: Path | None) -> None:
-    """Undo placing ``target``: remove it, and restore the file it replaced."""
-    target.unlink(missing_ok=True)
-    if backup is not None:
-        os.replace(backup, target)
+_INGESTED = ("added", "updated", "unchanged")
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A file put in the uploads folder, and how to take it out again."""
+
+    name: str
+    source: Path
+    target: Path
+    backup: Path | None
+    moved: bool
+
+    @classmethod
+    def put(cls, name: str, source: Path, target: Path, copy: bool) -> _Placed:
+        """Move or copy ``source`` to ``target``, setting aside the file it replaces."""
+        if source.resolve() == target.resolve():  # already in place: ingest it as it is
+            return cls(name, source, target, None, moved=False)
+        if not source.is_file():
+            raise DocumentError(f"{name}: the uploaded file is gone")
+        backup = None
+        if target.exists() or target.is_symlink():
+            backup = target.with_name(f".{name}.previous")
+            os.replace(target, backup)
+        try:
+            (shutil.copyfile if copy else shutil.move)(source, target)
+        except OSError as exc:
+            if backup is not None:
+                os.replace(backup, target)
+            raise DocumentError(f"{name}: cannot store the uploaded file ({exc})") from exc
+        return cls(name, source, target, backup, moved=not copy)
+
+    def keep(self) -> None:
+        if self.backup is not None:
+            self.backup.unlink(missing_ok=True)
+
+    def undo(self) -> None:
+        """Take the file out (back to its source if it was moved); restore the one replaced."""
+        if self.source.resolve() == self.target.resolve():
+            return  # it was there before this call
+        if self.moved:
+            shutil.move(self.target, self.source)
+        else:
+            self.target.unlink(missing_ok=True)
+        if self.backup is not None:
+            os.replace(self.backup, self.target)
+
+
+def _stored(store: Store, placed: _Placed) -> bool:
+    """Whether the store holds exactly this placed file (checked after an error)."""
+    try:
+        record = store.get_document(placed.name)
+        return record is not None and record.content_hash == content_hash(
+            placed.target.read_bytes()
+        )
+    except (FootnotesError, OSError):
+        return False

@@ -26,6 +26,7 @@ from conftest import ROOT, SAMPLE_ARTICLE
 
 from footnotes.errors import FootnotesError
 from footnotes.index.answer import (
+    EXACT_WORDS,
     Answer,
     Citation,
     _close_to_best,
@@ -254,7 +255,7 @@ def test_question_worded_unlike_the_text_is_answered(article: Corpus) -> None:
     assert answer.answered
     assert any("establish a joint electricity market" in c.quote for c in answer.citations)
     retrieval = article.asker.retriever.retrieve(question)
-    exact = confidence(question, retrieval, exact_words)
+    exact = confidence(question, retrieval, EXACT_WORDS)
     assert exact < article.settings.abstain_threshold <= article.asker.confidence(question)
 
 
@@ -494,11 +495,6 @@ def parts() -> tuple[list[SentenceHit], dict[str, PassageHit]]:
     return hits, passages
 
 
-def exact_words(texts: list[str]) -> list[list[Word]]:
-    """Words without vectors: only exact matches count toward coverage."""
-    return [content_words(t) for t in texts]
-
-
 def ranked(hits: list[SentenceHit], order: list[int], dense: float = 0.8) -> list[SentenceHit]:
     return [
         replace(h, score=1.0 / (60 + r), dense=dense) for r, h in enumerate(hits[i] for i in order)
@@ -596,7 +592,7 @@ def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None
         question,
         retrieval,
         lambda ids: {i: passages[i] for i in ids if i in passages},
-        exact_words,
+        EXACT_WORDS,
         threshold=0.1,
         max_sentences=3,
     )
@@ -622,18 +618,26 @@ def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> 
         return {i: passages[i] for i in ids}
 
     question = "How does Solana order transactions?"
-    below = compose(question, question, retrieval, passages_for, exact_words, threshold=0.99)
+    below = compose(question, question, retrieval, passages_for, EXACT_WORDS, threshold=0.99)
     assert not below.answered and below.citations == []
     assert [r.quote for r in below.related] == [hits[i].text for i in (1, 2, 3)]
     # "How many" wants an amount: the chosen sentences state one ("one shard", "four").
     amount = "How many transactions does Solana process?"
-    assert compose(amount, amount, retrieval, passages_for, exact_words, threshold=0.1).answered
+    assert compose(amount, amount, retrieval, passages_for, EXACT_WORDS, threshold=0.1).answered
     # With no threshold at all, a sentence without any number still does not answer it,
     # though it answers a question that asks for no amount.
     no_number = Retrieval(ranked(hits, [2]), lexical, {})
-    assert not compose(amount, amount, no_number, passages_for, exact_words, threshold=0.0).answered
+    assert not compose(amount, amount, no_number, passages_for, EXACT_WORDS, threshold=0.0).answered
     how = "How are transactions ordered?"
-    assert compose(how, how, no_number, passages_for, exact_words, threshold=0.0).answered
+    assert compose(how, how, no_number, passages_for, EXACT_WORDS, threshold=0.0).answered
+    # The sentence with the amount ranks low in meaning, yet it is the one that answers.
+    weak_amount = Retrieval(
+        [replace(hits[2], dense=0.8), replace(hits[3], dense=0.3)], lexical, following(hits)
+    )
+    votes = "How many milliseconds pass between votes?"
+    answer = compose(votes, votes, weak_amount, passages_for, EXACT_WORDS, threshold=0.0)
+    assert answer.answered
+    assert [c.quote for c in answer.citations] == [hits[2].text + " " + hits[3].text]
 
 
 def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> None:
@@ -649,6 +653,9 @@ def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> 
     # Far below in both: dropped, wherever it ranked.
     kept = _close_to_best([scored(a, 0.50, 4.0), scored(b, 0.70, 1.9), scored(c, 0.55, 0.0)])
     assert [h.id for h in kept] == [a.id, b.id]
+    # A sentence that ``keep`` holds to (one stating an amount) stays whatever its scores.
+    kept = _close_to_best([scored(a, 0.70, 2.0), scored(b, 0.40, 0.0)], keep=lambda h: h.id == b.id)
+    assert [h.id for h in kept] == [a.id, b.id]
     # With no BM25 score at all, meaning alone decides (0 is not half of 0).
     kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, 0.50, 0.0)])
     assert [h.id for h in kept] == [a.id]
@@ -663,7 +670,7 @@ def test_compose_runs_the_encoder_only_when_exact_words_leave_it_open(parts: Any
 
     def counting(texts: list[str]) -> list[list[Word]]:
         calls.append(texts)
-        return exact_words(texts)
+        return EXACT_WORDS(texts)
 
     def ask(question: str, threshold: float) -> Answer:
         def passages_for(ids: list[str]) -> dict[str, PassageHit]:
@@ -693,6 +700,17 @@ def test_a_date_is_not_an_amount(parts: Any) -> None:
     assert lacks_quantity(soldiers, said("It was signed on December 6, 2024 in Minsk."))
     assert not lacks_quantity(soldiers, said("About 2000 soldiers are stationed there."))
     assert not lacks_quantity(soldiers, said("Ten battalions arrived on 6 December."))
+    assert lacks_quantity(soldiers, said("Talks began on 2024-11-19 and resumed 19/11/2025."))
+    assert lacks_quantity(soldiers, said("In March 2020 and in the mid-1990s, talks stalled."))
+    # Numbers that only look like years or dates are amounts.
+    for amount in (
+        "Russia sent in 2000 soldiers.",
+        "From 1500 to 2000 soldiers are there.",
+        "It has a range of 1800 km.",
+        "Up to 12 may be stationed there.",
+        "The troops march 20 km a day.",
+    ):
+        assert not lacks_quantity(soldiers, said(amount)), amount
     # A year does answer how long something has gone on.
     assert not lacks_quantity("How long have they talked?", said("Talks have run since 2018."))
     assert not lacks_quantity("Who signed it?", said("The treaty was signed."))
@@ -727,6 +745,11 @@ def test_words_matched_by_meaning_count_toward_coverage(
     # A word with a high IDF weighs more: "energy" rare, the rest common.
     weighted = coverage(question, {"energi"}, [], lambda t: 10.0 if t == "energi" else 1.0)
     assert weighted == pytest.approx(10 / 12)
+    # A word whose lower case is longer than itself ("İ") is one word on both sides.
+    turkish = "İzmir lies on the Aegean coast."
+    assert [w.stem for w in content_words(turkish)] == tokenize(turkish)
+    assert len(tokenize("Where does İzmir lie?")) == 2
+    assert coverage(content_words("Where is İzmir?"), set(tokenize(turkish)), [], idf) == 1.0
     # Without an encoder, words carry no vectors and only exact matches count.
     plain = WordVectors(None)(texts[:1])[0]
     assert [w.stem for w in plain] == tokenize(texts[0])

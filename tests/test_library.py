@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from footnotes.errors import ConfigError
+from footnotes.errors import ConfigError, DocumentError
 from footnotes.index.library import Library
 from footnotes.settings import Settings
 
@@ -90,12 +90,47 @@ def test_concurrent_uploads_of_one_name_leave_folder_and_store_in_step(
     assert library.store().passage_count() == 1
 
 
-def test_a_name_that_is_not_a_plain_file_name_is_refused(library: Library, tmp_path: Path) -> None:
+def test_names_that_are_not_plain_or_repeat_are_refused_before_anything_moves(
+    library: Library, tmp_path: Path
+) -> None:
     source = write(tmp_path / "x.txt", "Some text that would be stored.\n")
-    with pytest.raises(ConfigError, match="not a file name of its own"):
-        library.add_files([("../x.txt", source)])
-    assert source.exists()
+    other = write(tmp_path / "y.txt", "Other text that would be stored.\n")
+    for name in ("../x.txt", ".x.txt", "sub/x.txt"):
+        with pytest.raises(ConfigError, match="not a plain file name"):
+            library.add_files([("fine.txt", other), (name, source)])
+    with pytest.raises(ConfigError, match="appears more than once"):
+        library.add_files([("x.txt", source), ("x.txt", other)])
+    assert source.exists() and other.exists()
     assert library.documents() == []
+
+
+def test_a_missing_source_puts_every_moved_file_back(library: Library, tmp_path: Path) -> None:
+    first = write(tmp_path / "in" / "a.txt", "The ferry leaves at nine each day.\n")
+    with pytest.raises(DocumentError, match=r"b\.txt: the uploaded file is gone"):
+        library.add_files([("a.txt", first), ("b.txt", tmp_path / "in" / "gone.txt")])
+    assert first.read_text(encoding="utf-8") == "The ferry leaves at nine each day.\n"
+    assert list((library.settings.uploads() / "files").iterdir()) == []
+    assert library.documents() == []
+
+
+def test_a_skipped_file_is_taken_out_and_the_one_it_replaced_put_back(
+    library: Library, tmp_path: Path
+) -> None:
+    library.add_files([("a.txt", write(tmp_path / "1", "The ferry leaves at nine.\n"))])
+    odd = write(tmp_path / "in" / "table.xyz", "not a document")
+    (outcome,) = library.add_files([("table.xyz", odd)]).outcomes
+    assert outcome.status == "skipped"
+    assert odd.exists()  # moved back to where it came from
+    assert folder_matches_store(library) == {"a.txt": "The ferry leaves at nine.\n"}
+
+
+def test_a_file_already_in_place_is_ingested_where_it_is(library: Library, tmp_path: Path) -> None:
+    library.add_files([("a.txt", write(tmp_path / "1", "The ferry leaves at nine.\n"))])
+    placed = library.settings.uploads() / "files" / "a.txt"
+    placed.write_text("The ferry leaves at ten now.\n", encoding="utf-8")
+    (outcome,) = library.add_files([("a.txt", placed)]).outcomes
+    assert outcome.status == "updated"
+    assert folder_matches_store(library) == {"a.txt": "The ferry leaves at ten now.\n"}
 
 
 def test_remove_deletes_an_uploaded_file_but_not_an_ingested_one(

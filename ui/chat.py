@@ -316,7 +316,7 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
         return render.notice_html(message), rows, _remove_choices(rows)
 
     # Gradio keeps its own copy of every file uploaded in the page; once ingested, the
-    # library holds the file, so Gradio's copies are deleted hourly (and on restart).
+    # library holds the file, so Gradio's copies over an hour old are deleted (checked hourly).
     blocks = gr.Blocks(title="Footnotes", analytics_enabled=False, delete_cache=(3600, 3600))
     with blocks:
         conversation = gr.State([])
