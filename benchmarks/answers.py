@@ -1,11 +1,14 @@
 """Answer-engine figures: eval of both question sets, abstention calibration, latency.
 
 Builds a temporary store with the sample article and the BlockchainSolana PDF
-(from ``../shared``), then prints, for each set, what ``footnotes eval``
-prints, and a calibration table: the confidence of every in-corpus question
-(each set against its own document) and of every out-of-corpus question (the
-sample article's unanswerable questions, and each set's questions asked of
-the *other* document). A sweep of thresholds shows, for each, the
+(from ``../shared``) each in its own collection, and a mixed collection of
+both plus the Python tutorial (``apt-get install python3.11-doc``; left out
+if missing). Prints, for each set, what ``footnotes eval`` prints, in its own
+collection and in the mixed one, and a calibration table: the confidence of
+every in-corpus question (each set against its own collection and the mixed
+one) and of every out-of-corpus question (the sample article's unanswerable
+questions, in both collections, and each set's questions asked of the
+*other* document). A sweep of thresholds shows, for each, the
 share of in-corpus questions answered and of out-of-corpus questions
 abstained on; the best threshold is the middle of the range that maximises
 their sum (Youden's J), and the setting's default is taken from it.
@@ -33,6 +36,8 @@ from footnotes.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SOLANA = SHARED / "data" / "blockchain_solana"
+# Distractors for the mixed collection, if Debian's python3.11-doc is installed.
+TUTORIAL = Path("/usr/share/doc/python3.11/html/_sources/tutorial")
 
 
 def solana_rows() -> list[EvalRow]:
@@ -61,15 +66,17 @@ def main() -> None:
         if args.threshold is not None:
             base = base.model_copy(update={"abstain_threshold": args.threshold})
         embed = load_embedding(base)
+        article, solana = ROOT / "samples", SOLANA / "source_files" / "BlockchainSolana.pdf"
         corpora = {
-            "article": ROOT / "samples",
-            "solana": SOLANA / "source_files" / "BlockchainSolana.pdf",
+            "article": [article],
+            "solana": [solana],
+            "mixed": [article, solana] + ([TUTORIAL] if TUTORIAL.is_dir() else []),
         }
         askers = {}
-        for name, path in corpora.items():
+        for name, paths in corpora.items():
             settings = base.model_copy(update={"collection": name})
             store = Store.from_settings(settings)
-            Ingestor(store, lambda: embed, settings).sync([path])
+            Ingestor(store, lambda: embed, settings).sync(paths)
             askers[name] = Asker(store, embed, settings)
         sets = {
             "article": load_rows(ROOT / "benchmarks" / "data" / "sample_article.jsonl"),
@@ -80,6 +87,8 @@ def main() -> None:
         results = {}
         for name, rows in sets.items():
             results[name] = evaluate(askers[name], rows).summary()
+        for name, rows in sets.items():
+            results[f"{name} in the mixed collection"] = evaluate(askers["mixed"], rows).summary()
 
         # Calibration: confidence of in-corpus and out-of-corpus questions.
         inside: list[float] = []
@@ -88,8 +97,9 @@ def main() -> None:
         for name, rows in sets.items():
             other = "solana" if name == "article" else "article"
             for row in rows:
-                conf = _effective(askers[name], row, base.abstain_threshold)
-                (inside if row.answerable else same_topic).append(conf)
+                for collection in (name, "mixed"):
+                    conf = _effective(askers[collection], row, base.abstain_threshold)
+                    (inside if row.answerable else same_topic).append(conf)
                 if row.answerable and not row.history:
                     alone = EvalRow(question=row.question)
                     other_corpus.append(_effective(askers[other], alone, base.abstain_threshold))

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     candidates: int = Field(30, description="Sentences each retriever (dense, BM25) proposes.")
     max_answer_sentences: int = Field(3, description="Sentences at most in an answer.")
     abstain_threshold: float = Field(
-        0.40, description="Answer only above this confidence (calibrated; see README)."
+        0.42, description="Answer only above this confidence (calibrated; see README)."
     )
 
     # Serving (``footnotes serve``)

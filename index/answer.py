@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from footnotes.index.coverage import WordsOf, WordVectors, coverage, question_parts
+from footnotes.index.coverage import Word, WordsOf, WordVectors, coverage, question_parts
 from footnotes.index.lexical import tokenize
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit
@@ -114,26 +114,36 @@ def confidence(asked: str, retrieval: Retrieval, words_of: WordsOf) -> float:
     """How well the top sentences support the question ``asked``, in [0, 1].
 
     The best dense similarity among the top five sentences, times the square
-    root of the question's word coverage (:func:`coverage.coverage`): exact
-    stems found in the top ten sentences count in full, other words by
-    meaning against the words of the top three, when ``words_of`` gives
-    vectors. The best-covered part of the question decides. Calibrated in
-    ``benchmarks/answers.py``: with exact words only, one paraphrased
-    question of the sample set fell below every same-topic unanswerable one;
-    with words matched by meaning, every in-corpus question there scores
-    above every unanswerable one that asks no amount.
+    root of the question's word coverage (:func:`coverage.coverage`) by one
+    document: exact stems found in its share of the top ten sentences count
+    in full, other words by meaning against the words of its share of the
+    top three, when ``words_of`` gives vectors. The best-covered document
+    and part of the question decide; a question pieced together from words
+    of unrelated documents is not supported. Calibrated in
+    ``benchmarks/answers.py`` (see README): with words matched by meaning,
+    every in-corpus question there scores above every unanswerable one that
+    asks no amount; with exact words only, a paraphrased one did not.
     """
     hits = retrieval.hits
     if not hits:
         return 0.0
     words = words_of([asked] + [h.text for h in hits[:SOFT_DEPTH]])
-    evidence = [w for ws in words[1:] for w in ws]
-    found: set[str] = set()
+    found: dict[str, set[str]] = {}
+    evidence: dict[str, list[Word]] = {}
     for hit in hits[:EXACT_DEPTH]:
-        found.update(tokenize(hit.text))
+        found.setdefault(hit.document_id, set()).update(tokenize(hit.text))
+    for hit, hit_words in zip(hits, words[1:]):
+        evidence.setdefault(hit.document_id, []).extend(hit_words)
     idf = retrieval.lexical.idf
     parts = question_parts(asked, words[0])
-    covered = max((coverage(p, found, evidence, idf) for p in parts), default=0.0)
+    covered = max(
+        (
+            coverage(part, found[document], evidence.get(document, []), idf)
+            for document in found
+            for part in parts
+        ),
+        default=0.0,
+    )
     return _best_dense(hits) * math.sqrt(covered)
 
 
@@ -188,8 +198,13 @@ def compose(
         # the encoder runs only for the questions that exact words leave undecided.
         sure = confidence(asked, retrieval, words_of)
     chosen = _select(hits, retrieval.following, max_sentences)
-    if asks_amount(question):  # a sentence stating an amount stays, however it ranks
-        chosen = _close_to_best(chosen, keep=lambda h: states_amount(question, h))
+    if asks_amount(question) and chosen:
+        # A sentence stating an amount stays, however it ranks, if it is in the document
+        # of the best sentence: a number elsewhere answers nothing about this subject.
+        best = max(chosen, key=lambda h: h.dense).document_id
+        chosen = _close_to_best(
+            chosen, keep=lambda h: h.document_id == best and states_amount(question, h)
+        )
     else:
         chosen = _close_to_best(chosen)
     if sure < threshold or lacks_quantity(question, chosen):

@@ -638,6 +638,11 @@ def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> 
     answer = compose(votes, votes, weak_amount, passages_for, EXACT_WORDS, threshold=0.0)
     assert answer.answered
     assert [c.quote for c in answer.citations] == [hits[2].text + " " + hits[3].text]
+    # The same sentence in another document says nothing about this subject.
+    elsewhere = Retrieval(
+        [weak_amount.hits[0], replace(weak_amount.hits[1], document_id="other")], lexical, {}
+    )
+    assert not compose(votes, votes, elsewhere, passages_for, EXACT_WORDS, threshold=0.0).answered
 
 
 def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> None:
@@ -660,6 +665,21 @@ def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> 
     kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, 0.50, 0.0)])
     assert [h.id for h in kept] == [a.id]
     assert _close_to_best([]) == []
+
+
+def test_a_question_is_covered_by_one_document_not_pieced_together(parts: Any) -> None:
+    hits, _ = parts
+    lexical = LexicalIndex([h.text for h in hits])
+    question = "Do Solana validators vote on blocks?"
+    # "Solana" is in sentence 1, "validators vote on blocks" in sentence 3.
+    one = Retrieval(ranked(hits, [1, 3]), lexical, {})
+    two = Retrieval([one.hits[0], replace(one.hits[1], document_id="other")], lexical, {})
+    assert confidence(question, one, EXACT_WORDS) == pytest.approx(0.8)  # every word found
+    split = confidence(question, two, EXACT_WORDS)
+    assert split < 0.8 * 0.95
+    # The better of the two documents decides: the one with "validators vote on blocks".
+    alone = Retrieval([replace(one.hits[1], document_id="other")], lexical, {})
+    assert split == pytest.approx(confidence(question, alone, EXACT_WORDS))
 
 
 def test_compose_runs_the_encoder_only_when_exact_words_leave_it_open(parts: Any) -> None:
