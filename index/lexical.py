@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # fmt: off
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been
@@ -50,7 +50,7 @@ def content_spans(text: str) -> list[tuple[int, int, str]]:
     "i" and a combining dot) split a word in two.
     """
     spans = []
-    for match in WORD.finditer(text):
+    for match in _WORD.finditer(text):
         word = match.group().lower()
         if word not in STOPWORDS:
             spans.append((match.start(), match.end(), word))

@@ -294,17 +294,24 @@ def _vectors(rows: list[list[float]]) -> Any:
     return np.asarray(rows, dtype=np.float32)
 
 
+def _optional_int(value: Any) -> int | None:
+    """A metadata value Chroma stores as "" when absent (it has no null)."""
+    return int(value) if value not in (None, "") else None
+
+
+def _optional_str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
 def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
-    page = meta.get("page")
-    section = meta.get("section")
     return SentenceHit(
         id=sid,
         document_id=str(meta.get("document_id", "")),
         passage_id=str(meta.get("passage_id", "")),
         position=int(meta.get("position", 0)),
         title=str(meta.get("title", "")),
-        section=str(section) if section not in (None, "") else None,
-        page=int(page) if page not in (None, "") else None,
+        section=_optional_str(meta.get("section")),
+        page=_optional_int(meta.get("page")),
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=text,
@@ -313,12 +320,11 @@ def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
 
 
 def _record(doc_id: str, meta: Any) -> DocumentRecord:
-    pages = meta.get("pages")
     return DocumentRecord(
         id=doc_id,
         title=str(meta.get("title", "")),
         format=str(meta.get("format", "")),
-        pages=int(pages) if pages not in (None, "") else None,
+        pages=_optional_int(meta.get("pages")),
         passages=int(meta.get("passages", 0)),
         content_hash=str(meta.get("content_hash", "")),
         ingested_at=str(meta.get("ingested_at", "")),
@@ -330,14 +336,12 @@ def _record(doc_id: str, meta: Any) -> DocumentRecord:
 
 
 def _hit(pid: str, text: str, meta: Any, score: float) -> PassageHit:
-    page = meta.get("page")
-    section = meta.get("section")
     return PassageHit(
         id=pid,
         document_id=str(meta.get("document_id", "")),
         title=str(meta.get("title", "")),
-        section=str(section) if section not in (None, "") else None,
-        page=int(page) if page not in (None, "") else None,
+        section=_optional_str(meta.get("section")),
+        page=_optional_int(meta.get("page")),
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=text,

@@ -23,7 +23,6 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -41,7 +40,6 @@ from footnotes.errors import (
 )
 from footnotes.index.library import Library
 from footnotes.index.sync import FileOutcome, Status, SyncReport
-from footnotes.ingest.loaders import file_format
 from footnotes.settings import Settings
 from footnotes.ui.uploads import (
     FILES_FIELD,
@@ -50,7 +48,7 @@ from footnotes.ui.uploads import (
     Received,
     TooLarge,
     Upload,
-    safe_name,
+    check_name,
 )
 
 _FRAMING_SLACK = 64 * 1024  # multipart boundaries and headers allowed beyond the file bytes
@@ -387,16 +385,9 @@ def _ingest_upload(library: Library, upload: Upload, collection: str) -> SyncRes
     outcomes: list[FileOutcome | None] = []
     accepted: dict[str, tuple[int, Received]] = {}
     for i, received in enumerate(upload.files):
-        name = safe_name(received.sent)
-        if not name:
-            outcomes.append(
-                FileOutcome("", "failed", received.sent, f"{received.sent!r}: no usable file name")
-            )
-            continue
-        try:
-            file_format(Path(name))
-        except UnsupportedFileError as exc:
-            outcomes.append(FileOutcome(name, "skipped", received.sent, str(exc)))
+        name, refused = check_name(received.sent)
+        if refused is not None:
+            outcomes.append(refused)
             continue
         if name in accepted:
             outcomes.append(

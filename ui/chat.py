@@ -24,15 +24,16 @@ from typing import Any
 
 import gradio as gr
 
-from footnotes.errors import FootnotesError, UnsupportedFileError
+from footnotes.errors import FootnotesError
 from footnotes.index.answer import Answer, Citation
 from footnotes.index.ask import Turn
 from footnotes.index.library import Library
 from footnotes.index.sync import FileOutcome
-from footnotes.ingest.loaders import FORMATS, file_format
+from footnotes.ingest.loaders import FORMATS
 from footnotes.settings import Settings
 from footnotes.ui import render
 from footnotes.ui.render import Exchange, Source
+from footnotes.ui.uploads import check_name
 
 DOCUMENT_HEADERS = ["Document", "Title", "Format", "Pages", "Passages", "Ingested"]
 OUTCOME_HEADERS = ["File", "Result", "Passages", "Reason"]
@@ -182,15 +183,16 @@ def add_files(
     too large, of an unsupported type or unreadable fails alone with its
     reason, and the file it would have replaced is put back.
     """
-    from footnotes.ui.uploads import safe_name  # the API's rule for upload names, shared
-
     limit = settings.max_upload_mb * 1024 * 1024
     outcomes: list[FileOutcome] = []
     for i, raw in enumerate(files):
         source = Path(raw)
-        name = safe_name(source.name)
+        name, refused = check_name(source.name)  # the API's rule for upload names, shared
         if progress:
             progress(i, len(files), name or source.name)
+        if refused is not None:
+            outcomes.append(refused)
+            continue
         outcomes.append(_add_one(library, source, name, limit, settings, collection))
     if progress:
         progress(len(files), len(files), "done")
@@ -205,14 +207,8 @@ def _add_one(
     settings: Settings,
     collection: str | None,
 ) -> FileOutcome:
-    if not name:
-        return FileOutcome("", "failed", source.name, f"{source.name!r}: no usable file name")
     try:
-        file_format(Path(name))
         size = source.stat().st_size
-    except UnsupportedFileError:
-        supported = ", ".join(sorted(FORMATS))
-        return FileOutcome(name, "skipped", name, f"unsupported type; supported: {supported}")
     except OSError as exc:
         return FileOutcome(name, "failed", name, f"{name}: cannot read the upload ({exc.strerror})")
     if size > limit:

@@ -16,6 +16,10 @@ from typing import IO
 
 from starlette.concurrency import run_in_threadpool
 
+from footnotes.errors import UnsupportedFileError
+from footnotes.index.sync import FileOutcome
+from footnotes.ingest.loaders import file_format
+
 FILES_FIELD = "files"
 MAX_FILES = 100
 _MAX_FIELD = 1024
@@ -41,6 +45,21 @@ def safe_name(sent: str) -> str:
             + suffix
         )
     return name if name not in ("", ".", "..") else ""
+
+
+def check_name(sent: str) -> tuple[str, FileOutcome | None]:
+    """The safe name for a file sent as ``sent``, and, if it is refused, why.
+
+    Refused: a name with nothing usable left, or a type Footnotes does not read.
+    """
+    name = safe_name(sent)
+    if not name:
+        return "", FileOutcome("", "failed", sent, f"{sent!r}: no usable file name")
+    try:
+        file_format(Path(name))
+    except UnsupportedFileError as exc:
+        return name, FileOutcome(name, "skipped", sent, str(exc))
+    return name, None
 
 
 class TooLarge(Exception):
