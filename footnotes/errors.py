@@ -24,5 +24,9 @@ class StoreError(FootnotesError):
     """The store cannot be reached, or holds nothing to answer from."""
 
 
+class StoreUnavailable(StoreError):
+    """The Chroma server cannot be reached: try again later (HTTP 503), not "not found"."""
+
+
 class ConfigError(FootnotesError):
     """A setting is invalid."""

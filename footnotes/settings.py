@@ -29,9 +29,9 @@ def check_collection_name(value: str) -> str:
             f"collection name {value!r} must be 3-62 characters of letters, digits, "
             "'.', '_' or '-', starting and ending with a letter or digit"
         )
-    if value.endswith((".documents", ".sentences")):
+    if value.endswith((".documents", ".sentences", ".changes")):
         raise ValueError(
-            f"collection name {value!r} may not end in '.documents' or '.sentences' "
+            f"collection name {value!r} may not end in '.documents', '.sentences' or '.changes' "
             "(reserved for the store's own collections)"
         )
     return value
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
     passage_words: int = Field(160, description="Target passage size in words.")
     embed_batch_size: int = Field(64, description="Passages embedded per encoder call.")
+    read_batch_size: int = Field(
+        1000, description="Rows or ids per Chroma read (within SQLite's variable limit)."
+    )
     candidates: int = Field(30, description="Sentences each retriever (dense, BM25) proposes.")
     max_answer_sentences: int = Field(3, description="Sentences at most in an answer.")
     abstain_threshold: float = Field(
@@ -81,6 +84,15 @@ class Settings(BaseSettings):
             raise ValueError(f"root path {value!r} must start with '/'")
         return value
 
+    def lexical_index(self, collection: str | None = None) -> Path:
+        """The local lexical index of a collection (derived data, see ``index/replica.py``):
+        one file per Chroma store and collection, in the store folder."""
+        name = f"{collection or self.collection}.sqlite"
+        if self.chroma_url:
+            server = re.sub(r"[^A-Za-z0-9.-]+", "_", self.chroma_url.split("://", 1)[-1]).strip("_")
+            return self.store / "lexical" / server / name
+        return self.store / "lexical" / name
+
     def uploads(self) -> Path:
         """The folder uploaded files are written to."""
         return self.upload_dir if self.upload_dir is not None else self.store / "uploads"
@@ -96,6 +108,8 @@ class Settings(BaseSettings):
             raise ValueError(f"passage_words must be at least 20 (got {self.passage_words})")
         if self.embed_batch_size < 1:
             raise ValueError(f"embed_batch_size must be positive (got {self.embed_batch_size})")
+        if not 1 <= self.read_batch_size <= 20000:
+            raise ValueError(f"read_batch_size must be 1 to 20000 (got {self.read_batch_size})")
         if self.candidates < 1:
             raise ValueError(f"candidates must be positive (got {self.candidates})")
         if self.max_answer_sentences < 1:

@@ -134,7 +134,7 @@ def confidence(asked: str, retrieval: Retrieval, words_of: WordsOf) -> float:
         found.setdefault(hit.document_id, set()).update(tokenize(hit.text))
     for hit, hit_words in zip(hits, words[1:]):
         evidence.setdefault(hit.document_id, []).extend(hit_words)
-    idf = retrieval.lexical.idf
+    idf = retrieval.idf
     parts = question_parts(asked, words[0])
     covered = max(
         (

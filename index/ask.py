@@ -19,6 +19,7 @@ from footnotes.index.answer import Answer, compose, confidence
 from footnotes.index.coverage import WordVectors
 from footnotes.index.embedding import sentence_transformer
 from footnotes.index.lexical import tokenize
+from footnotes.index.replica import Replica
 from footnotes.index.retrieve import Retrieval, Retriever
 from footnotes.index.store import Store
 from footnotes.settings import Settings
@@ -54,17 +55,11 @@ def contextualise(question: str, history: list[Turn]) -> str:
 class Asker:
     """Answers questions from one store collection."""
 
-    def __init__(self, store: Store, embed_model: BaseEmbedding, settings: Settings) -> None:
-        """Raises :class:`ConfigError` if the store was embedded with another model."""
-        stored = {r.embed_model for r in store.list_documents()} - {""}
-        if stored - {settings.embed_model}:
-            raise ConfigError(
-                f"collection {store.name!r} was embedded with {', '.join(sorted(stored))}, "
-                f"not {settings.embed_model}; ingest again with this model, or ask with that one"
-            )
-        self.store = store
+    def __init__(self, replica: Replica, embed_model: BaseEmbedding, settings: Settings) -> None:
+        self.replica = replica
+        self.store = replica.store
         self.settings = settings
-        self.retriever = Retriever(store, embed_model, settings)
+        self.retriever = Retriever(replica, embed_model, settings)
         self.words_of = WordVectors(sentence_transformer(embed_model))
 
     @classmethod
@@ -72,9 +67,21 @@ class Asker:
         from footnotes.index.embedding import load_embedding
 
         store = Store.from_settings(settings, create=False)
-        if store.passage_count() == 0:
-            raise StoreError(f"collection {settings.collection!r} is empty; ingest documents first")
-        return cls(store, load_embedding(settings), settings)
+        return cls(Replica.open(store, settings), load_embedding(settings), settings)
+
+    def check(self) -> None:
+        """Catch up with the store, then raise :class:`StoreError` if the collection is empty
+        and :class:`ConfigError` if it was embedded with another model than this one's."""
+        self.replica.refresh()
+        if self.replica.document_count() == 0:
+            raise StoreError(f"collection {self.store.name!r} is empty; add documents first")
+        stored = self.replica.embed_models() - {""}
+        if stored - {self.settings.embed_model}:
+            raise ConfigError(
+                f"collection {self.store.name!r} was embedded with {', '.join(sorted(stored))}, "
+                f"not {self.settings.embed_model}; ingest again with this model, or ask with "
+                "that one"
+            )
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         """Answer ``question`` (with the conversation so far) from the documents."""
@@ -100,6 +107,7 @@ class Asker:
         question = question.strip()
         if not question:
             raise FootnotesError("the question is empty")
+        self.check()
         query = contextualise(question, history or [])
         retrieval = self.retriever.retrieve(query, k=self.settings.candidates)
         return question, question if tokenize(question) else query, retrieval

@@ -96,3 +96,16 @@ def single_thread() -> Iterator[None]:
             yield
         finally:
             torch.set_num_threads(before)
+
+
+def token_lengths(embed_model: BaseEmbedding, texts: list[str]) -> list[int]:
+    """Lengths of ``texts`` in the encoder's tokens (capped at its maximum) if it is
+    reachable, else in characters: the sort key of ``index.batches``."""
+    encoder = sentence_transformer(embed_model)
+    if encoder is None:
+        return [len(text) for text in texts]
+    with _THREADS:  # the tokenizer is shared with questions
+        ids = encoder.tokenizer(
+            texts, add_special_tokens=False, truncation=True, max_length=encoder.max_seq_length
+        )
+    return [len(i) for i in ids["input_ids"]]

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from footnotes.errors import ConfigError, DocumentError, FootnotesError, StoreError
+from footnotes.errors import ConfigError, DocumentError, FootnotesError
 from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker, Turn
-from footnotes.index.store import DOCS_SUFFIX, SENTENCES_SUFFIX, DocumentRecord, Store, make_client
+from footnotes.index.replica import Replica
+from footnotes.index.store import OWN_SUFFIXES, DocumentRecord, Store, make_client
 from footnotes.index.sync import FileOutcome, Ingestor, SyncReport
 from footnotes.ingest.loaders import content_hash
 from footnotes.settings import Settings, check_collection_name
@@ -41,8 +42,8 @@ class Library:
     ) -> None:
         self.settings = settings
         self.embed_model = embed_model
-        self.client = client if client is not None else make_client(settings)
-        self._stores: dict[str, Store] = {}
+        self._client = client
+        self._replicas: dict[str, Replica] = {}
         self._askers: dict[str, Asker] = {}
         self._open = threading.Lock()
         self._write = threading.Lock()
@@ -53,6 +54,15 @@ class Library:
 
         return cls(settings, load_embedding(settings))
 
+    @property
+    def client(self) -> ClientAPI:
+        """The Chroma client, made on first use: a server down at start is no reason to
+        fail for good, so it is tried again on the next request."""
+        with self._open:
+            if self._client is None:
+                self._client = make_client(self.settings)
+            return self._client
+
     def _name(self, collection: str | None) -> str:
         name = collection or self.settings.collection
         try:
@@ -61,32 +71,36 @@ class Library:
             raise ConfigError(str(exc)) from exc
         return name
 
-    def store(self, collection: str | None = None) -> Store:
+    def replica(self, collection: str | None = None) -> Replica:
         name = self._name(collection)
+        client = self.client
         with self._open:
-            if name not in self._stores:
-                self._stores[name] = Store(self.client, name, create=True)
-            return self._stores[name]
+            if name not in self._replicas:
+                store = Store(client, name, create=True, page_size=self.settings.read_batch_size)
+                self._replicas[name] = Replica.open(store, self.settings)
+            return self._replicas[name]
+
+    def store(self, collection: str | None = None) -> Store:
+        return self.replica(collection).store
 
     def collections(self) -> list[str]:
         """Names of the collections in the store (always including the configured one)."""
         names = {self.settings.collection}
         for col in self.client.list_collections():
             name = col if isinstance(col, str) else col.name
-            if not name.endswith((DOCS_SUFFIX, SENTENCES_SUFFIX)):
+            if not name.endswith(OWN_SUFFIXES):
                 names.add(name)
         return sorted(names)
 
     def ask(
         self, question: str, history: list[Turn] | None = None, collection: str | None = None
     ) -> Answer:
-        store = self.store(collection)
-        if store.passage_count() == 0:
-            raise StoreError(f"collection {store.name!r} is empty; add documents first")
+        replica = self.replica(collection)
         with self._open:
-            asker = self._askers.get(store.name)
+            asker = self._askers.get(replica.store.name)
             if asker is None:
-                asker = self._askers[store.name] = Asker(store, self.embed_model, self.settings)
+                asker = Asker(replica, self.embed_model, self.settings)
+                self._askers[replica.store.name] = asker
         return asker.ask(question, history)
 
     def documents(self, collection: str | None = None) -> list[DocumentRecord]:
@@ -95,10 +109,13 @@ class Library:
     def document_text(self, doc_id: str, collection: str | None = None) -> str:
         return self.store(collection).document_text(doc_id)
 
+    def _ingestor(self, replica: Replica) -> Ingestor:
+        return Ingestor(replica, lambda: self.embed_model, self.settings)
+
     def ingest(self, paths: list[Path], collection: str | None = None) -> SyncReport:
-        store = self.store(collection)
+        replica = self.replica(collection)
         with self._write:
-            return Ingestor(store, lambda: self.embed_model, self.settings).sync(paths)
+            return self._ingestor(replica).sync(paths)
 
     def add_files(
         self, files: list[tuple[str, Path]], collection: str | None = None, *, copy: bool = False
@@ -116,7 +133,8 @@ class Library:
         Raises :class:`ConfigError` for a name that is not a plain file name or
         appears twice, and :class:`DocumentError` when a source cannot be read.
         """
-        store = self.store(collection)
+        replica = self.replica(collection)
+        store = replica.store
         folder = self.settings.uploads() / store.name
         names = [name for name, _ in files]
         for name in names:
@@ -130,8 +148,7 @@ class Library:
             try:
                 for name, source in files:
                     placed.append(_Placed.put(name, source, folder / name, copy))
-                ingestor = Ingestor(store, lambda: self.embed_model, self.settings)
-                report = ingestor.sync([p.target for p in placed])
+                report = self._ingestor(replica).sync([p.target for p in placed])
             except BaseException:
                 for p in placed:  # keep what was stored before the error, undo the rest
                     if _stored(store, p):
@@ -155,10 +172,11 @@ class Library:
 
     def remove(self, doc_id: str, collection: str | None = None) -> bool:
         """Remove a document, and its file if it was uploaded; False if it is not stored."""
-        store = self.store(collection)
+        replica = self.replica(collection)
+        store = replica.store
         with self._write:
             record = store.get_document(doc_id)
-            if record is None or not store.remove_document(doc_id):
+            if record is None or not replica.remove(doc_id):
                 return False
             uploaded = self.settings.uploads() / store.name / doc_id
             if record.source_path and Path(record.source_path) == uploaded.resolve():

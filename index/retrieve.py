@@ -1,23 +1,28 @@
-"""Hybrid sentence retrieval: dense (Chroma) and BM25, fused by reciprocal rank.
+"""Hybrid sentence retrieval: dense (Chroma) and BM25 (SQLite FTS5), fused by reciprocal rank.
 
 Sentences are the unit of retrieval because they are the unit of citation,
 and because it measured best: on the BlockchainSolana set, the page of the
 gold context is among the top 3 sentences for 0.95 of questions with RRF of
 dense and BM25 sentence rankings, against 0.88 dense alone, 0.90 BM25 alone,
 and 0.90 when passage-level similarity is fused in as well (see README).
+
+A question costs the answer, not the store: one version check (the replica
+catches up by delta only when the store changed), one dense query, one BM25
+query over the on-disk index, and the stored vectors of the few BM25 hits
+the dense query did not return.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from footnotes.index.embedding import single_thread
-from footnotes.index.lexical import LexicalIndex
-from footnotes.index.store import SentenceHit, Store
+from footnotes.index.replica import Replica
+from footnotes.index.store import SentenceHit
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,79 +33,47 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class Retrieval:
-    """Fused sentence hits, best first, and the lexical index they came from."""
+    """Fused sentence hits, best first, and what the answer needs to judge them."""
 
     hits: list[SentenceHit]
-    lexical: LexicalIndex
+    idf: Callable[[str], float]
+    """Inverse document frequency of a stemmed word in the collection's sentences."""
     following: dict[str, SentenceHit]
     """For each hit, the next sentence of its passage, if there is one."""
 
 
 class Retriever:
-    """Retrieves sentences for a query from one store collection.
+    """Retrieves sentences for a query from one collection."""
 
-    The lexical index is rebuilt from the store's texts when the store's
-    catalogue signature changes, so it never lags behind ingest or remove.
-    """
-
-    def __init__(self, store: Store, embed_model: BaseEmbedding, settings: Settings) -> None:
-        self.store = store
+    def __init__(self, replica: Replica, embed_model: BaseEmbedding, settings: Settings) -> None:
+        self.replica = replica
         self.embed_model = embed_model
         self.settings = settings
-        self._lock = threading.Lock()
-        self._signature: str | None = None
-        self._lexical: LexicalIndex | None = None
-        self._rows: list[SentenceHit] = []
-        self._row_index: dict[str, int] = {}
-
-    def _following(self, hits: list[SentenceHit]) -> dict[str, SentenceHit]:
-        out = {}
-        for hit in hits:
-            index = self._row_index.get(hit.id)
-            if index is not None and index + 1 < len(self._rows):
-                after = self._rows[index + 1]
-                if after.passage_id == hit.passage_id:
-                    out[hit.id] = after
-        return out
-
-    def _lexical_index(self) -> tuple[LexicalIndex, list[SentenceHit]]:
-        signature = self.store.signature()
-        with self._lock:
-            if self._lexical is None or signature != self._signature:
-                rows = self.store.all_sentences()
-                self._lexical = LexicalIndex([r.text for r in rows])
-                self._rows = rows
-                self._row_index = {r.id: i for i, r in enumerate(rows)}
-                self._signature = signature
-            return self._lexical, self._rows
 
     def retrieve(self, query: str, k: int = 20) -> Retrieval:
         """The ``k`` best sentences for ``query``, each with dense, lexical and fused scores."""
-        lexical, rows = self._lexical_index()
+        self.replica.refresh()
+        store, lexical = self.replica.store, self.replica.lexical
         depth = max(k, self.settings.candidates)
         with single_thread():
             embedding = self.embed_model.get_query_embedding(query)
-        dense_hits = self.store.search_sentences(embedding, depth)
-        bm25 = lexical.scores(query)
-        lexical_order = [int(i) for i in np.argsort(-bm25)[:depth] if bm25[i] > 0]
+        dense_hits = store.search_sentences(embedding, depth)
+        lexical_hits = lexical.search(query, depth)
 
         fused: dict[str, float] = {}
         by_id: dict[str, SentenceHit] = {}
-        for rank, hit in enumerate(dense_hits):
-            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            by_id[hit.id] = hit
-        for rank, index in enumerate(lexical_order):
-            row = rows[index]
-            fused[row.id] = fused.get(row.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            by_id.setdefault(row.id, row)
-        lexical_score = {rows[i].id: float(bm25[i]) for i in lexical_order}
+        for ranking in (dense_hits, lexical_hits):
+            for rank, hit in enumerate(ranking):
+                fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                by_id.setdefault(hit.id, hit)
+        lexical_score = {h.id: h.lexical for h in lexical_hits}
         dense_score = {h.id: h.dense for h in dense_hits}
         missing = [i for i in by_id if i not in dense_score]
         if missing:
-            vectors = self.store.sentence_embeddings(missing)
+            vectors = store.sentence_embeddings(missing)
             query_vec = np.asarray(embedding, dtype=np.float32)
             for sid, vec in zip(missing, vectors):
-                if not vec:  # removed by a concurrent ingest since the index was built
+                if not vec:  # removed from the store since the index last caught up
                     fused.pop(sid, None)
                     continue
                 dense_score[sid] = float(np.dot(vec, query_vec))
@@ -114,4 +87,4 @@ class Retriever:
             )
             for i in ranked
         ]
-        return Retrieval(hits, lexical, self._following(hits))
+        return Retrieval(hits, lexical.idf_function(), lexical.following([h.id for h in hits]))

@@ -1,32 +1,59 @@
-"""The store: passages with their embeddings, and every document's full text.
+"""The store: every document's passages, sentences, full text and catalogue entry, in Chroma.
 
-Three Chroma collections per Footnotes collection: ``NAME`` holds passages
-(written through llama-index's ``ChromaVectorStore``, as ``TextNode`` with
-character offsets; a passage's vector is the normalised mean of its
-sentences'), ``NAME.sentences`` holds every sentence with its own embedding
-(the unit of retrieval and citation), and ``NAME.documents`` holds one record
-per document with its full text and catalogue entry (hash, format, pages,
-source folder), so a citation can always be shown in context, from an
-embedded store or a server alike. Reads go to Chroma directly, so scores are
-plain cosine similarities.
+Four Chroma collections per Footnotes collection:
+
+* ``NAME``: passages, as llama-index ``TextNode`` with character offsets,
+  written, read and deleted through llama-index's public ``ChromaVectorStore``
+  API (``add``, ``get_nodes``, ``delete_nodes``, ``delete``). A passage's
+  vector is the normalised mean of its sentences'. Footnotes retrieves
+  sentences, not passages (passage similarity fused in lowered the page hit,
+  README), but keeps this collection a valid llama-index vector store so any
+  llama-index retriever or query engine can be pointed at it
+  (``VectorStoreIndex.from_vector_store``); it costs one row per eight
+  sentences.
+* ``NAME.sentences``: every sentence with its own embedding, the unit of
+  retrieval and citation.
+* ``NAME.documents``: one record per document, its full text and catalogue
+  entry, so a citation can be shown in context from any process.
+* ``NAME.changes``: one row per write (document put or removed). Its count is
+  the store's **version**, read in one call; a process whose derived data
+  (the lexical index, :mod:`index.replica`) is at an older version reads the
+  changes since then, never the whole store.
+
+This module owns the rows' schema in both directions: what a row's metadata
+holds, and how it is read back (Chroma has no null: absent values are "").
+Every read is paged or batched (``page_size`` rows or ids a call), within
+SQLite's variable limit; no call fetches a whole collection. A Chroma server
+that cannot be reached raises :class:`StoreUnavailable`, never "not found".
 """
 
 from __future__ import annotations
 
+import functools
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlparse
 
-from footnotes.errors import StoreError
+from footnotes.errors import StoreError, StoreUnavailable
+from footnotes.ingest.model import Document, Passage
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
-    from llama_index.core.schema import BaseNode, TextNode
+    from llama_index.core.schema import BaseNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
 
 DOCS_SUFFIX = ".documents"
 SENTENCES_SUFFIX = ".sentences"
+CHANGES_SUFFIX = ".changes"
+OWN_SUFFIXES = (DOCS_SUFFIX, SENTENCES_SUFFIX, CHANGES_SUFFIX)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -55,7 +82,7 @@ PUBLIC_FIELDS = ("id", "title", "format", "pages", "passages", "content_hash", "
 
 @dataclass(frozen=True)
 class PassageHit:
-    """A stored passage returned by a search, with its cosine similarity."""
+    """A stored passage, with its cosine similarity when it came from a search."""
 
     id: str
     document_id: str
@@ -65,7 +92,7 @@ class PassageHit:
     start: int
     end: int
     text: str
-    score: float
+    score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,15 +115,49 @@ class SentenceHit:
 
 
 @dataclass(frozen=True)
-class SentenceRow:
-    """A sentence to store: its id, text, embedding and position metadata."""
+class Change:
+    """One write to the store: a document put (added, replaced) or removed."""
 
     id: str
-    text: str
-    embedding: list[float]
-    metadata: dict[str, str | int]
+    seq: int  # the writer's clock, in nanoseconds
+    document_id: str
 
 
+@dataclass(frozen=True)
+class Written:
+    """What :meth:`Store.put_document` stored: its change and the sentences, in order."""
+
+    change: Change
+    sentences: list[SentenceHit]
+
+
+def reachable(call: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn a failure to reach a Chroma server into :class:`StoreUnavailable`."""
+
+    @functools.wraps(call)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return call(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if _is_unreachable(exc):
+                raise StoreUnavailable(f"the Chroma server cannot be reached ({exc})") from exc
+            raise
+
+    return wrapper
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    import httpx
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    text = str(exc).lower()
+    return "could not connect" in text or "connection refused" in text
+
+
+@reachable
 def make_client(settings: Settings) -> ClientAPI:
     """A Chroma client for the settings: embedded by default, HTTP with a URL. Telemetry off."""
     import chromadb
@@ -113,25 +174,41 @@ def make_client(settings: Settings) -> ClientAPI:
                 host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
             )
         except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
-            raise StoreError(f"cannot reach Chroma server at {settings.chroma_url}: {exc}") from exc
+            raise StoreUnavailable(
+                f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+            ) from exc
     settings.store.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store), settings=chroma_settings)
 
 
 class Store:
-    """Passages and documents of one collection."""
+    """The passages, sentences, documents and change log of one collection."""
 
-    def __init__(self, client: ClientAPI, name: str, create: bool = True) -> None:
+    @reachable
+    def __init__(
+        self, client: ClientAPI, name: str, create: bool = True, page_size: int = 1000
+    ) -> None:
+        if page_size < 1:
+            raise ValueError(f"page_size must be positive (got {page_size})")
         self.client = client
         self.name = name
+        self.page_size = page_size
         self._passages = self._collection(name, create)
         self._documents = self._collection(name + DOCS_SUFFIX, create)
         self._sentences = self._collection(name + SENTENCES_SUFFIX, create)
+        self._changes = self._collection(name + CHANGES_SUFFIX, True)
 
     @classmethod
-    def from_settings(cls, settings: Settings, create: bool = True) -> Store:
+    def from_settings(
+        cls, settings: Settings, create: bool = True, client: ClientAPI | None = None
+    ) -> Store:
         """Open (or, with ``create``, create) the configured collection."""
-        return cls(make_client(settings), settings.collection, create=create)
+        return cls(
+            client if client is not None else make_client(settings),
+            settings.collection,
+            create=create,
+            page_size=settings.read_batch_size,
+        )
 
     def _collection(self, name: str, create: bool) -> Collection:
         config: Any = {"hnsw": {"space": "cosine"}}
@@ -142,24 +219,80 @@ class Store:
                 )
             return self.client.get_collection(name, embedding_function=None)
         except Exception as exc:
+            if _is_unreachable(exc):
+                raise
             if not create and "does not exist" in str(exc).lower():
                 raise StoreError(
                     f"collection {self.name!r} does not exist; ingest documents into it first"
                 ) from exc
             raise StoreError(f"cannot open collection {name!r}: {exc}") from exc
 
+    def _vector_store(self) -> ChromaVectorStore:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self._passages)
+
+    @property
+    def identity(self) -> str:
+        """Names this store's history: a collection made anew (a wiped server) has another."""
+        return str(self._changes.id)
+
+    # --- paging -----------------------------------------------------------
+
+    def _pages(
+        self, collection: Collection, where: dict[str, Any] | None, include: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        """A ``get`` of every matching row, ``page_size`` rows a call."""
+        offset = 0
+        while True:
+            got = collection.get(
+                where=cast("Any", where),
+                include=cast("Any", include),
+                limit=self.page_size,
+                offset=offset,
+            )
+            ids = got["ids"]
+            if ids:
+                yield cast("dict[str, Any]", got)
+            if len(ids) < self.page_size:
+                return
+            offset += len(ids)
+
+    def _by_ids(
+        self, collection: Collection, ids: Sequence[str], include: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        """A ``get`` of the rows with these ids, ``page_size`` ids a call."""
+        for start in range(0, len(ids), self.page_size):
+            part = list(ids[start : start + self.page_size])
+            yield cast("dict[str, Any]", collection.get(ids=part, include=cast("Any", include)))
+
     # --- documents --------------------------------------------------------
 
+    @reachable
     def get_document(self, doc_id: str) -> DocumentRecord | None:
-        got = self._documents.get(ids=[doc_id], include=["metadatas"])
-        metas = got["metadatas"] or []
-        return _record(doc_id, metas[0]) if metas else None
+        return self.documents([doc_id]).get(doc_id)
+
+    @reachable
+    def documents(self, ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The records of the stored documents among ``ids`` (batched reads)."""
+        out = {}
+        for got in self._by_ids(self._documents, ids, ["metadatas"]):
+            for doc_id, meta in zip(got["ids"], got["metadatas"] or []):
+                out[doc_id] = _record(doc_id, meta)
+        return out
+
+    @reachable
+    def iter_documents(self) -> Iterator[DocumentRecord]:
+        """Every document record, a page at a time (metadata only, never the texts)."""
+        for got in self._pages(self._documents, None, ["metadatas"]):
+            for doc_id, meta in zip(got["ids"], got["metadatas"] or []):
+                yield _record(doc_id, meta)
 
     def list_documents(self) -> list[DocumentRecord]:
-        got = self._documents.get(include=["metadatas"])
-        records = [_record(i, m) for i, m in zip(got["ids"], got["metadatas"] or [])]
-        return sorted(records, key=lambda r: r.id)
+        """The catalogue, sorted by id: O(documents) records, for listings and sync."""
+        return sorted(self.iter_documents(), key=lambda r: r.id)
 
+    @reachable
     def document_text(self, doc_id: str) -> str:
         got = self._documents.get(ids=[doc_id], include=["documents"])
         docs = got["documents"] or []
@@ -167,78 +300,111 @@ class Store:
             raise StoreError(f"document {doc_id!r} is not in collection {self.name!r}")
         return docs[0]
 
+    @reachable
     def passage_count(self) -> int:
         return self._passages.count()
 
+    @reachable
     def sentence_count(self) -> int:
         return self._sentences.count()
 
     # --- writes -----------------------------------------------------------
 
+    @reachable
     def put_document(
-        self, record: DocumentRecord, text: str, nodes: list[TextNode], sentences: list[SentenceRow]
-    ) -> None:
-        """Store a document's passages and sentences, drop those of an older version, then
-        write its record.
+        self, record: DocumentRecord, document: Document, passages: Sequence[Passage], vectors: Any
+    ) -> Written:
+        """Store a document's passages and sentences (``vectors``: one per sentence, in
+        order), drop those of an older version, write its record, then log the change.
 
         New rows carry the new content hash in their ids, so a crash midway
-        leaves the old version whole, and a rerun finishes the job.
+        leaves the old version whole, and a rerun finishes the job. Readers
+        that follow the change log see the document only once all is written.
         """
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        import numpy as np
 
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(-1, _dimension(vectors))
+        sentences, metas, nodes = _rows(record, document, passages, matrix)
+        ids = [s.id for s in sentences]
         for start in range(0, len(sentences), _WRITE_BATCH):
-            rows = sentences[start : start + _WRITE_BATCH]
+            end = start + _WRITE_BATCH
             self._sentences.upsert(
-                ids=[r.id for r in rows],
-                embeddings=_vectors([r.embedding for r in rows]),
-                documents=[r.text for r in rows],
-                metadatas=[r.metadata for r in rows],
+                ids=ids[start:end],
+                embeddings=matrix[start:end],
+                documents=[s.text for s in sentences[start:end]],
+                metadatas=cast("Any", metas[start:end]),
             )
-        if nodes:
-            ChromaVectorStore(chroma_collection=self._passages).add(cast("list[BaseNode]", nodes))
+        store = self._vector_store()
+        for start in range(0, len(nodes), _WRITE_BATCH):
+            store.add(cast("list[BaseNode]", nodes[start : start + _WRITE_BATCH]))
+        keep_passages = {n.node_id for n in nodes}
+        keep_sentences = set(ids)
         for collection, keep in (
-            (self._passages, {n.node_id for n in nodes}),
-            (self._sentences, {r.id for r in sentences}),
+            (self._passages, keep_passages),
+            (self._sentences, keep_sentences),
         ):
-            old = collection.get(where={"document_id": record.id}, include=[])
-            stale = [i for i in old["ids"] if i not in keep]
-            if stale:
-                collection.delete(ids=stale)
+            stale = [
+                i
+                for got in self._pages(collection, {"document_id": record.id}, [])
+                for i in got["ids"]
+                if i not in keep
+            ]
+            for start in range(0, len(stale), self.page_size):
+                collection.delete(ids=stale[start : start + self.page_size])
         meta = {k: ("" if v is None else v) for k, v in asdict(record).items() if k != "id"}
         self._documents.upsert(
-            ids=[record.id], documents=[text], metadatas=[meta], embeddings=_vectors([[1.0]])
+            ids=[record.id], documents=[document.text], metadatas=[meta], embeddings=_ONE
         )
+        return Written(self._log(record.id), sentences)
 
-    def remove_document(self, doc_id: str) -> bool:
-        """Remove a document and all its passages; False if it was not stored."""
-        known = self.get_document(doc_id) is not None
-        self._passages.delete(where={"document_id": doc_id})
+    @reachable
+    def remove_document(self, doc_id: str) -> Change | None:
+        """Remove a document and all its rows; ``None`` if it was not stored."""
+        if self.get_document(doc_id) is None:
+            return None
+        self._vector_store().delete(ref_doc_id=doc_id)
         self._sentences.delete(where={"document_id": doc_id})
         self._documents.delete(ids=[doc_id])
-        return known
+        return self._log(doc_id)
+
+    def _log(self, doc_id: str) -> Change:
+        seq = time.time_ns()
+        change = Change(f"{seq:020d}-{uuid.uuid4().hex[:12]}", seq, doc_id)
+        self._changes.add(
+            ids=[change.id],
+            metadatas=[{"seq": seq, "document_id": doc_id}],
+            embeddings=_ONE,
+        )
+        return change
+
+    # --- the change log ---------------------------------------------------
+
+    @reachable
+    def version(self) -> int:
+        """Bumped by every write; one cheap call."""
+        return self._changes.count()
+
+    @reachable
+    def changes_since(self, seq: int) -> list[Change]:
+        """The changes logged at or after ``seq`` (writer clock, ns), oldest first."""
+        out = [
+            Change(cid, int(meta["seq"]), str(meta["document_id"]))
+            for got in self._pages(self._changes, {"seq": {"$gte": seq}}, ["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"] or [])
+        ]
+        return sorted(out, key=lambda c: (c.seq, c.id))
 
     # --- reads for retrieval ---------------------------------------------
 
-    def signature(self) -> str:
-        """Changes whenever a document is added, changed, re-ingested or removed."""
-        import hashlib
-
-        got = self._documents.get(include=["metadatas"])
-        pairs = sorted(
-            f"{i}\0{m.get('content_hash', '')}\0{m.get('ingested_at', '')}"
-            for i, m in zip(got["ids"], got["metadatas"] or [])
-        )
-        return hashlib.sha256("\n".join(pairs).encode()).hexdigest()
-
-    def search_sentences(self, embedding: list[float], k: int) -> list[SentenceHit]:
+    @reachable
+    def search_sentences(self, embedding: Sequence[float], k: int) -> list[SentenceHit]:
         """The ``k`` sentences most similar to ``embedding`` (cosine in ``dense``)."""
-        count = self._sentences.count()
-        if count == 0:
-            return []
+        import numpy as np
+
         got = self._sentences.query(
-            query_embeddings=_vectors([embedding]),
-            n_results=min(k, count),
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=np.asarray([embedding], dtype=np.float32),
+            n_results=k,
+            include=cast("Any", ["documents", "metadatas", "distances"]),
         )
         return [
             _sentence(sid, text or "", meta, 1.0 - float(dist))
@@ -250,48 +416,130 @@ class Store:
             )
         ]
 
-    def all_sentences(self) -> list[SentenceHit]:
-        """Every stored sentence, in a stable order, e.g. to build the lexical index."""
-        got = self._sentences.get(include=["documents", "metadatas"])
-        rows = [
-            _sentence(sid, text or "", meta, 0.0)
-            for sid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
-        ]
-        return sorted(rows, key=lambda r: (r.document_id, r.position))
+    @reachable
+    def sentences_of(self, doc_id: str, content_hash: str) -> Iterator[SentenceHit]:
+        """The stored sentences of one version of a document, a page at a time."""
+        where = {"$and": [{"document_id": doc_id}, {"content_hash": content_hash}]}
+        for got in self._pages(self._sentences, where, ["documents", "metadatas"]):
+            for sid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                yield _sentence(sid, text or "", meta, 0.0)
 
-    def sentence_embeddings(self, ids: list[str]) -> list[list[float]]:
+    @reachable
+    def sentence_embeddings(self, ids: Sequence[str]) -> list[list[float]]:
         """Stored embeddings of the given sentences, in the order asked ([] where gone)."""
-        got = self._sentences.get(ids=ids, include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []))
-        return [list(by_id[i]) if i in by_id else [] for i in ids]
+        by_id: dict[str, list[float]] = {}
+        for got in self._by_ids(self._sentences, ids, ["embeddings"]):
+            vectors = got["embeddings"] if got["embeddings"] is not None else []
+            by_id.update((i, list(v)) for i, v in zip(got["ids"], vectors))
+        return [by_id.get(i, []) for i in ids]
 
-    def passages_by_id(self, ids: list[str]) -> dict[str, PassageHit]:
+    @reachable
+    def passages_by_id(self, ids: Sequence[str]) -> dict[str, PassageHit]:
         """The stored passages with these ids (missing ones are left out)."""
-        if not ids:
-            return {}
-        got = self._passages.get(ids=ids, include=["documents", "metadatas"])
-        return {
-            pid: _hit(pid, text or "", meta, 0.0)
-            for pid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
-        }
+        out: dict[str, PassageHit] = {}
+        store = self._vector_store()
+        for start in range(0, len(ids), self.page_size):
+            for node in store.get_nodes(node_ids=list(ids[start : start + self.page_size])):
+                out[node.node_id] = _passage(node)
+        return out
 
-    def all_passages(self) -> list[PassageHit]:
-        """Every stored passage (text and position)."""
-        got = self._passages.get(include=["documents", "metadatas"])
-        return [
-            _hit(pid, text or "", meta, 0.0)
-            for pid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
-        ]
+    @reachable
+    def iter_passages(self) -> Iterator[PassageHit]:
+        """Every stored passage, a page at a time (checks and tests)."""
+        for got in self._pages(self._passages, None, ["documents", "metadatas"]):
+            for pid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                yield PassageHit(
+                    id=pid,
+                    document_id=str(meta.get("document_id", "")),
+                    title=str(meta.get("title", "")),
+                    section=_optional_str(meta.get("section")),
+                    page=_optional_int(meta.get("page")),
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    text=text or "",
+                )
 
 
 _WRITE_BATCH = 1000
+_ONE: Any = [[1.0]]  # the documents and changes collections need a vector; they are never queried
 
 
-def _vectors(rows: list[list[float]]) -> Any:
-    """Embeddings as the float32 matrix Chroma takes."""
+def _dimension(vectors: Any) -> int:
     import numpy as np
 
-    return np.asarray(rows, dtype=np.float32)
+    shape = np.shape(vectors)
+    return int(shape[-1]) if len(shape) == 2 and shape[0] else 1
+
+
+def sentence_id(passage_id: str, start: int) -> str:
+    return f"{passage_id}/{start}"
+
+
+def passage_id(document: Document, index: int) -> str:
+    return f"{document.id}#{document.content_hash[:12]}:{index}"
+
+
+def _rows(
+    record: DocumentRecord, document: Document, passages: Sequence[Passage], matrix: Any
+) -> tuple[list[SentenceHit], list[dict[str, str | int]], list[Any]]:
+    """The sentence rows (typed and as Chroma metadata) and passage nodes of a document."""
+    import numpy as np
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    sentences: list[SentenceHit] = []
+    metas: list[dict[str, str | int]] = []
+    nodes = []
+    for p in passages:
+        pid = passage_id(document, p.index)
+        shared: dict[str, str | int] = {
+            "title": document.title,
+            "section": p.section or "",
+            "page": p.page if p.page is not None else "",
+            "format": document.format,
+            "content_hash": document.content_hash,
+        }
+        first = len(sentences)
+        for start, end in p.sentences:
+            sentences.append(
+                SentenceHit(
+                    id=sentence_id(pid, start),
+                    document_id=document.id,
+                    passage_id=pid,
+                    position=len(sentences),
+                    title=document.title,
+                    section=p.section,
+                    page=p.page,
+                    start=start,
+                    end=end,
+                    text=document.text[start:end],
+                )
+            )
+            metas.append(
+                {
+                    **shared,
+                    "document_id": document.id,
+                    "passage_id": pid,
+                    "position": len(metas),
+                    "start": start,
+                    "end": end,
+                }
+            )
+        mean = matrix[first : len(sentences)].mean(axis=0)
+        mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        nodes.append(
+            TextNode(
+                id_=pid,
+                text=p.text,
+                embedding=[float(x) for x in mean],
+                metadata={**shared, "start": p.start, "end": p.end},
+                start_char_idx=p.start,
+                end_char_idx=p.end,
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=record.id)},
+            )
+        )
+    if len(sentences) != len(matrix):
+        raise ValueError(f"{len(matrix)} vectors for {len(sentences)} sentences of {record.id}")
+    return sentences, metas, nodes
 
 
 def _optional_int(value: Any) -> int | None:
@@ -319,6 +567,22 @@ def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
     )
 
 
+def _passage(node: BaseNode) -> PassageHit:
+    from llama_index.core.schema import MetadataMode
+
+    meta = node.metadata
+    return PassageHit(
+        id=node.node_id,
+        document_id=str(node.ref_doc_id or ""),
+        title=str(meta.get("title", "")),
+        section=_optional_str(meta.get("section")),
+        page=_optional_int(meta.get("page")),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=node.get_content(metadata_mode=MetadataMode.NONE),
+    )
+
+
 def _record(doc_id: str, meta: Any) -> DocumentRecord:
     return DocumentRecord(
         id=doc_id,
@@ -332,41 +596,4 @@ def _record(doc_id: str, meta: Any) -> DocumentRecord:
         source_path=str(meta.get("source_path", "")),
         passage_words=int(meta.get("passage_words", 0)),
         embed_model=str(meta.get("embed_model", "")),
-    )
-
-
-def _hit(pid: str, text: str, meta: Any, score: float) -> PassageHit:
-    return PassageHit(
-        id=pid,
-        document_id=str(meta.get("document_id", "")),
-        title=str(meta.get("title", "")),
-        section=_optional_str(meta.get("section")),
-        page=_optional_int(meta.get("page")),
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        text=text,
-        score=score,
-    )
-
-
-def passage_node(
-    passage_id: str,
-    text: str,
-    embedding: list[float],
-    metadata: dict[str, Any],
-    document_id: str,
-    start: int,
-    end: int,
-) -> TextNode:
-    """A llama-index node for a passage, tied to its document for deletion."""
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
-    return TextNode(
-        id_=passage_id,
-        text=text,
-        embedding=embedding,
-        metadata=metadata,
-        start_char_idx=start,
-        end_char_idx=end,
-        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document_id)},
     )

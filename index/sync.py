@@ -1,26 +1,34 @@
 """Ingest as a sync: make the store match the files, embedding only what changed.
 
-Files are discovered, hashed and compared with the store's catalogue; only
-new or changed files are parsed, and their passages are embedded together in
-large batches (the encoder is the whole cost of ingest, so it is kept busy
-across documents). Each document is written as soon as its embeddings are
-ready, old passages dropped only after new ones are stored. A folder ingested
-again loses the documents whose files are gone. A bad file fails alone.
+This module orchestrates; each step belongs elsewhere: discovery to
+``ingest.discover``, parsing and splitting to ``ingest``, batching to
+``index.batches``, rows and their schema to ``index.store``, the local
+index to ``index.replica``. The catalogue is read once, a page at a time;
+files are hashed and compared with it, and only new or changed files are
+parsed. Ingest streams: sentences are embedded a window at a time across
+documents (the encoder is the whole cost, so it is kept busy), and each
+document is written as soon as its last sentence is embedded, so memory
+holds one window and the documents it spans, whatever the corpus size. A
+folder ingested again loses the documents whose files are gone. A bad file
+fails alone.
 """
 
 from __future__ import annotations
 
-import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from footnotes.errors import FootnotesError
-from footnotes.index.embedding import sentence_transformer
-from footnotes.index.store import DocumentRecord, SentenceRow, Store, passage_node
-from footnotes.ingest.loaders import FORMATS, content_hash, file_format, load
+from footnotes.index.batches import length_sorted_batches
+from footnotes.index.embedding import token_lengths
+from footnotes.index.replica import Replica
+from footnotes.index.store import DocumentRecord
+from footnotes.ingest.discover import Source, discover
+from footnotes.ingest.loaders import content_hash, load
 from footnotes.ingest.model import Document, Passage
 from footnotes.ingest.passages import split_passages
 from footnotes.settings import Settings
@@ -29,8 +37,11 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
-Progress = Callable[[int, int], None]
-"""Called with (sentences embedded so far, sentences to embed in all)."""
+Progress = Callable[[int, int, int], None]
+"""Called with (files done, files in all, sentences embedded so far)."""
+
+WINDOW_BATCHES = 64
+"""Encoder batches in one window of texts sorted by length (see ``index.batches``)."""
 
 
 @dataclass(frozen=True)
@@ -71,74 +82,28 @@ class SyncReport:
         return self.count("failed") == 0
 
 
-@dataclass(frozen=True)
-class _Source:
-    path: Path
-    doc_id: str
-    root: str  # the folder it was found in, "" for a file named directly
-
-
 @dataclass
 class _Pending:
-    source: _Source
+    """A parsed document waiting for its sentences' vectors."""
+
+    source: Source
     document: Document
     passages: list[Passage]
     status: Status
-    embeddings: list[list[float]] = field(default_factory=list)
-
-
-def discover(paths: Iterable[Path], report: SyncReport) -> tuple[list[_Source], list[Path]]:
-    """Files to ingest (supported types, folders walked recursively) and the folders given."""
-    sources: list[_Source] = []
-    folders: list[Path] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            root = path.resolve()
-            folders.append(root)
-            for file in sorted(_walk(root)):
-                rel = file.relative_to(root).as_posix()
-                if file.suffix.lower() not in FORMATS:
-                    report.outcomes.append(
-                        FileOutcome(
-                            rel,
-                            "skipped",
-                            str(file),
-                            f"unsupported type {file.suffix or '(none)'!r}",
-                        )
-                    )
-                    continue
-                sources.append(_Source(file, rel, str(root)))
-        elif path.is_file():
-            try:
-                file_format(path)
-            except FootnotesError as exc:
-                report.outcomes.append(FileOutcome(path.name, "skipped", str(path), str(exc)))
-                continue
-            sources.append(_Source(path.resolve(), path.name, ""))
-        else:
-            report.outcomes.append(
-                FileOutcome(path.name, "failed", str(path), f"{path}: no such file or folder")
-            )
-    return sources, folders
-
-
-def _walk(root: Path) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+    texts: int
+    vectors: list[Any] = field(default_factory=list)
+    embedded: int = 0
 
 
 class Ingestor:
-    """Syncs files into a :class:`Store` with an embedding model."""
+    """Syncs files into a collection (its :class:`Replica`) with an embedding model."""
 
     def __init__(
-        self, store: Store, embed_model: Callable[[], BaseEmbedding], settings: Settings
+        self, replica: Replica, embed_model: Callable[[], BaseEmbedding], settings: Settings
     ) -> None:
         """``embed_model`` is a factory: the model loads only if something must be embedded."""
-        self.store = store
+        self.replica = replica
+        self.store = replica.store
         self._load_embed_model = embed_model
         self._embed_model: BaseEmbedding | None = None
         self.settings = settings
@@ -151,61 +116,55 @@ class Ingestor:
 
     def sync(self, paths: Iterable[Path], progress: Progress | None = None) -> SyncReport:
         report = SyncReport()
-        sources, folders = discover(paths, report)
+        found = discover(paths)
+        for r in found.rejected:
+            status: Status = "failed" if r.missing else "skipped"
+            report.outcomes.append(FileOutcome(r.document, status, r.path, r.reason))
+        catalogue = {r.id: r for r in self.store.iter_documents()}
+        run = _Run(self, report, progress, len(found.sources))
         seen: set[str] = set()
-        pending: list[_Pending] = []
-        for source in sources:
+        for source in found.sources:
             if source.doc_id in seen:
+                reason = f"{source.path}: duplicate document id {source.doc_id!r} in this run"
                 report.outcomes.append(
-                    FileOutcome(
-                        source.doc_id,
-                        "failed",
-                        str(source.path),
-                        f"{source.path}: duplicate document id {source.doc_id!r} in this run",
-                    )
+                    FileOutcome(source.doc_id, "failed", str(source.path), reason)
                 )
-                continue
-            seen.add(source.doc_id)
-            item = self._prepare(source, report)
-            if item is not None:
-                pending.append(item)
-        self._embed_and_store(pending, report, progress)
-        for folder in folders:
-            self._remove_gone(str(folder), seen, report)
+            else:
+                seen.add(source.doc_id)
+                item = self._prepare(source, catalogue.get(source.doc_id), report)
+                if item is not None:
+                    run.add(item)
+            run.file_done()
+        run.finish()
+        for folder in found.folders:
+            for record in catalogue.values():
+                gone = record.source_root == str(folder) and record.id not in seen
+                if gone and self.replica.remove(record.id):
+                    report.outcomes.append(FileOutcome(record.id, "removed", record.source_path))
         return report
 
-    def _prepare(self, source: _Source, report: SyncReport) -> _Pending | None:
+    def _prepare(
+        self, source: Source, stored: DocumentRecord | None, report: SyncReport
+    ) -> _Pending | None:
         """Hash the file; parse and split it only when it is new or changed."""
+
+        def fail(reason: str) -> None:
+            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), reason))
+
         try:
             data = source.path.read_bytes()
         except FileNotFoundError:
-            report.outcomes.append(
-                FileOutcome(
-                    source.doc_id,
-                    "failed",
-                    str(source.path),
-                    f"{source.path}: file vanished before it was read",
-                )
-            )
+            fail(f"{source.path}: file vanished before it was read")
             return None
         except OSError as exc:
-            report.outcomes.append(
-                FileOutcome(
-                    source.doc_id,
-                    "failed",
-                    str(source.path),
-                    f"{source.path}: cannot read ({exc.strerror})",
-                )
-            )
+            fail(f"{source.path}: cannot read ({exc.strerror})")
             return None
-        stored = self.store.get_document(source.doc_id)
         if stored is not None and _claimed_elsewhere(stored.source_path, source.path):
-            reason = (
+            fail(
                 f"{source.path}: document id {source.doc_id!r} already belongs to "
                 f"{stored.source_path}, which still exists; ingest one of them under another "
                 "name or into another collection"
             )
-            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), reason))
             return None
         if (
             stored is not None
@@ -221,124 +180,24 @@ class Ingestor:
             document = load(source.path, source.doc_id, data)
             passages = split_passages(document, self.settings.passage_words)
         except FootnotesError as exc:
-            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), str(exc)))
+            fail(str(exc))
             return None
         except Exception as exc:  # a parser's own bug on a strange file: that file fails alone
-            reason = f"{source.path}: cannot read ({exc.__class__.__name__}: {exc})"
-            report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), reason))
+            fail(f"{source.path}: cannot read ({exc.__class__.__name__}: {exc})")
             return None
-        return _Pending(source, document, passages, "added" if stored is None else "updated")
-
-    def _embed_and_store(
-        self, pending: list[_Pending], report: SyncReport, progress: Progress | None
-    ) -> None:
-        queue = [(item, text) for item in pending for text in sentence_texts(item)]
-        total = len(queue)
-        size = self.settings.embed_batch_size
-        # Texts are embedded a window at a time, longest first: each encoder batch is padded
-        # to its longest text, so batches cut in document order cost about twice the compute.
-        # Length is counted in tokens (see _lengths): sorting by characters, as
-        # SentenceTransformer.encode does, still leaves ~1.7x on sentences of prose and code.
-        # A window of 64 batches sorts about as well as sorting everything, yet documents
-        # are still written as each window ends.
-        window = max(size * 64, 64)
-        done = 0
-        written = 0
-        if progress:
-            progress(0, total)
-        while done < total:
-            chunk = queue[done : done + window]
-            lengths = self._lengths([text for _, text in chunk])
-            order = sorted(range(len(chunk)), key=lambda i: -lengths[i])
-            vectors: list[list[float]] = [[] for _ in chunk]
-            for start in range(0, len(order), size):
-                part = order[start : start + size]
-                embedded = self.embed_model.get_text_embedding_batch([chunk[i][1] for i in part])
-                for i, vector in zip(part, embedded, strict=True):
-                    vectors[i] = vector
-                if progress and start + len(part) < len(chunk):
-                    progress(done + start + len(part), total)
-            for (item, _), vector in zip(chunk, vectors, strict=True):
-                item.embeddings.append(vector)
-            done += len(chunk)
-            report.embedded = done
-            while written < len(pending) and (
-                len(pending[written].embeddings)
-                == sum(len(p.sentences) for p in pending[written].passages)
-            ):
-                self._write(pending[written], report)
-                written += 1
-            if progress:
-                progress(done, total)
-        for item in pending[written:]:  # documents with nothing to embed
-            self._write(item, report)
-
-    def _lengths(self, texts: list[str]) -> list[int]:
-        """Sort keys: lengths in the encoder's tokens (capped at its maximum) if it is reachable,
-        else in characters."""
-        encoder = sentence_transformer(self.embed_model)
-        if encoder is None:
-            return [len(text) for text in texts]
-        ids = encoder.tokenizer(
-            texts, add_special_tokens=False, truncation=True, max_length=encoder.max_seq_length
-        )
-        return [len(i) for i in ids["input_ids"]]
+        texts = sum(len(p.sentences) for p in passages)
+        return _Pending(source, document, passages, "added" if stored is None else "updated", texts)
 
     def _write(self, item: _Pending, report: SyncReport) -> None:
         import numpy as np
 
         doc = item.document
-        prefix = f"{doc.id}#{doc.content_hash[:12]}"
-        vectors = iter(item.embeddings)
-        nodes = []
-        rows: list[SentenceRow] = []
-        for p in item.passages:
-            passage_id = f"{prefix}:{p.index}"
-            shared: dict[str, str | int] = {
-                "title": doc.title,
-                "section": p.section or "",
-                "page": p.page if p.page is not None else "",
-                "format": doc.format,
-                "content_hash": doc.content_hash,
-            }
-            sentence_vectors = []
-            for s_start, s_end in p.sentences:
-                vector = next(vectors)
-                sentence_vectors.append(vector)
-                rows.append(
-                    SentenceRow(
-                        id=f"{passage_id}/{s_start}",
-                        text=doc.text[s_start:s_end],
-                        embedding=vector,
-                        metadata={
-                            **shared,
-                            "document_id": doc.id,
-                            "passage_id": passage_id,
-                            "position": len(rows),
-                            "start": s_start,
-                            "end": s_end,
-                        },
-                    )
-                )
-            mean = np.mean(np.asarray(sentence_vectors, dtype=np.float32), axis=0)
-            mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            nodes.append(
-                passage_node(
-                    passage_id=passage_id,
-                    text=p.text,
-                    embedding=[float(x) for x in mean],
-                    metadata={**shared, "start": p.start, "end": p.end},
-                    document_id=doc.id,
-                    start=p.start,
-                    end=p.end,
-                )
-            )
         record = DocumentRecord(
             id=doc.id,
             title=doc.title,
             format=doc.format,
             pages=doc.pages,
-            passages=len(nodes),
+            passages=len(item.passages),
             content_hash=doc.content_hash,
             ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             source_root=item.source.root,
@@ -346,16 +205,78 @@ class Ingestor:
             passage_words=self.settings.passage_words,
             embed_model=self.settings.embed_model,
         )
-        self.store.put_document(record, doc.text, nodes, rows)
+        vectors = np.concatenate(item.vectors) if item.vectors else np.zeros((0, 1), np.float32)
+        self.replica.put(record, doc, item.passages, vectors)
         report.outcomes.append(
-            FileOutcome(doc.id, item.status, str(item.source.path), passages=len(nodes))
+            FileOutcome(doc.id, item.status, str(item.source.path), passages=len(item.passages))
         )
 
-    def _remove_gone(self, root: str, present: set[str], report: SyncReport) -> None:
-        for record in self.store.list_documents():
-            if record.source_root == root and record.id not in present:
-                self.store.remove_document(record.id)
-                report.outcomes.append(FileOutcome(record.id, "removed", record.source_path))
+
+class _Run:
+    """One sync's stream: texts queued across documents, embedded a window at a time,
+    each document written once all its sentences are embedded (in file order)."""
+
+    def __init__(
+        self, ingestor: Ingestor, report: SyncReport, progress: Progress | None, files: int
+    ) -> None:
+        self.ingestor = ingestor
+        self.report = report
+        self.progress = progress
+        self.files = files
+        self.files_done = 0
+        self.window = max(ingestor.settings.embed_batch_size * WINDOW_BATCHES, 64)
+        self.pending: deque[_Pending] = deque()  # in file order, each awaiting vectors
+        self.queue: deque[tuple[_Pending, str]] = deque()  # texts not yet embedded
+        if progress:
+            progress(0, files, 0)
+
+    def add(self, item: _Pending) -> None:
+        self.pending.append(item)
+        text = item.document.text
+        self.queue.extend((item, text[a:b]) for p in item.passages for a, b in p.sentences)
+        while len(self.queue) >= self.window:
+            self._embed(self.window)
+        self._write_ready()
+
+    def file_done(self) -> None:
+        self.files_done += 1
+        if self.progress:
+            self.progress(self.files_done, self.files, self.report.embedded)
+
+    def finish(self) -> None:
+        while self.queue:
+            self._embed(self.window)
+        self._write_ready()
+
+    def _embed(self, count: int) -> None:
+        import numpy as np
+
+        chunk = [self.queue.popleft() for _ in range(min(count, len(self.queue)))]
+        texts = [text for _, text in chunk]
+        model = self.ingestor.embed_model
+        size = self.ingestor.settings.embed_batch_size
+        vectors: list[Any] = [None] * len(chunk)
+        for batch in length_sorted_batches(token_lengths(model, texts), size):
+            embedded = model.get_text_embedding_batch([texts[i] for i in batch])
+            for i, vector in zip(batch, embedded, strict=True):
+                vectors[i] = vector
+            self.report.embedded += len(batch)
+            if self.progress:
+                self.progress(self.files_done, self.files, self.report.embedded)
+        # Texts are queued in document order, so each document's vectors arrive in order.
+        start = 0
+        while start < len(chunk):
+            item = chunk[start][0]
+            end = start
+            while end < len(chunk) and chunk[end][0] is item:
+                end += 1
+            item.vectors.append(np.asarray(vectors[start:end], dtype=np.float32))
+            item.embedded += end - start
+            start = end
+
+    def _write_ready(self) -> None:
+        while self.pending and self.pending[0].embedded == self.pending[0].texts:
+            self.ingestor._write(self.pending.popleft(), self.report)
 
 
 def _claimed_elsewhere(stored_path: str, path: Path) -> bool:
@@ -368,9 +289,3 @@ def _claimed_elsewhere(stored_path: str, path: Path) -> bool:
     if not stored_path or Path(stored_path) == path:
         return False
     return Path(stored_path).exists()
-
-
-def sentence_texts(item: _Pending) -> list[str]:
-    """What is embedded for a document: each of its sentences, in order."""
-    text = item.document.text
-    return [text[a:b] for p in item.passages for a, b in p.sentences]

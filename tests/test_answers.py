@@ -48,6 +48,7 @@ from footnotes.index.coverage import (
 from footnotes.index.embedding import sentence_transformer
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
 from footnotes.index.lexical import LexicalIndex, tokenize
+from footnotes.index.replica import Replica
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit, Store
 from footnotes.index.sync import Ingestor
@@ -110,9 +111,11 @@ def article(tmp_path_factory: pytest.TempPathFactory, embed_model: HuggingFaceEm
     """The sample article, ingested once for the module."""
     settings = Settings(store=tmp_path_factory.mktemp("article") / "store", collection="article")
     store = Store.from_settings(settings)
-    report = Ingestor(store, lambda: embed_model, settings).sync([SAMPLE_ARTICLE])
+    report = Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync(
+        [SAMPLE_ARTICLE]
+    )
     assert report.counts["added"] == 1
-    return Corpus(settings, store, Asker(store, embed_model, settings))
+    return Corpus(settings, store, Asker(Replica.open(store, settings), embed_model, settings))
 
 
 def question_rows() -> list[dict[str, Any]]:
@@ -131,7 +134,7 @@ def check_citation(citation: Citation, store: Store) -> None:
     assert citation.quote in citation.passage
     passages = [
         p
-        for p in store.all_passages()
+        for p in list(store.iter_passages())
         if p.document_id == citation.document and p.start <= citation.start
         and citation.end <= p.end
     ]  # fmt: skip
@@ -355,9 +358,9 @@ def test_lexical_index_follows_update_and_remove(
 ) -> None:
     folder = docs_a_and_b(tmp_path)
     store = Store.from_settings(settings)
-    ingestor = Ingestor(store, lambda: embed_model, settings)
+    ingestor = Ingestor(Replica.open(store, settings), lambda: embed_model, settings)
     assert ingestor.sync([folder]).counts["added"] == 2
-    asker = Asker(store, embed_model, settings)
+    asker = Asker(Replica.open(store, settings), embed_model, settings)
 
     answer = asker.ask("What is a zorblax?")
     check_answer(answer, store, settings)
@@ -371,7 +374,9 @@ def test_lexical_index_follows_update_and_remove(
     # Update B through the ingestor; the same asker must see the new text only.
     (folder / "b.md").write_text(DOC_B.replace("zorblax", "quintaria"), encoding="utf-8")
     assert ingestor.sync([folder]).counts["updated"] == 1
-    stored_ids = {s.id for s in store.all_sentences()}
+    stored_ids = {
+        s.id for d in store.list_documents() for s in store.sentences_of(d.id, d.content_hash)
+    }
     new = asker.ask("What is a quintaria?")
     check_answer(new, store, settings)
     assert new.answered
@@ -414,14 +419,14 @@ def test_restarted_asker_answers_alike_without_embedding_documents(
     folder = docs_a_and_b(tmp_path)
     shutil.copy(SAMPLE_ARTICLE, folder / ARTICLE_ID)
     store = Store.from_settings(settings)
-    Ingestor(store, lambda: embed_model, settings).sync([folder])
+    Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
     questions = [
         "What is a zorblax?",
         "How many fishing boats shelter in the harbour at Velmora?",
         MISSILE_QUESTION,
         "What is the capital of France?",
     ]
-    first = Asker(store, embed_model, settings)
+    first = Asker(Replica.open(store, settings), embed_model, settings)
     before = [first.ask(q).to_dict() for q in questions]
 
     # A restart: a new store handle and asker on the same folder, and a sync that finds
@@ -434,10 +439,10 @@ def test_restarted_asker_answers_alike_without_embedding_documents(
         factory_calls.append(1)
         return counting
 
-    report = Ingestor(reopened, factory, settings).sync([folder])
+    report = Ingestor(Replica.open(reopened, settings), factory, settings).sync([folder])
     assert report.counts["unchanged"] == 3
     assert report.embedded == 0 and factory_calls == []
-    restarted = Asker(reopened, counting, settings)  # type: ignore[arg-type]
+    restarted = Asker(Replica.open(reopened, settings), counting, settings)  # type: ignore[arg-type]
     after = [restarted.ask(q).to_dict() for q in questions]
     assert after == before
     assert counting.text_batches == 0
@@ -584,7 +589,7 @@ def test_group_orders_by_passage_then_document_order_and_merges_neighbours(
 
 def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None:
     hits, passages = parts
-    lexical = LexicalIndex([h.text for h in hits])
+    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
     retrieval = Retrieval(ranked(hits, [2, 1, 4]), lexical, following(hits))
     question = "How does Solana order transactions?"
     answer = compose(
@@ -611,7 +616,7 @@ def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None
 
 def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> None:
     hits, passages = parts
-    lexical = LexicalIndex([h.text for h in hits])
+    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
     retrieval = Retrieval(ranked(hits, [1, 2, 3]), lexical, following(hits))
 
     def passages_for(ids: list[str]) -> dict[str, PassageHit]:
@@ -669,7 +674,7 @@ def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> 
 
 def test_a_question_is_covered_by_one_document_not_pieced_together(parts: Any) -> None:
     hits, _ = parts
-    lexical = LexicalIndex([h.text for h in hits])
+    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
     question = "Do Solana validators vote on blocks?"
     # "Solana" is in sentence 1, "validators vote on blocks" in sentence 3.
     one = Retrieval(ranked(hits, [1, 3]), lexical, {})
@@ -684,7 +689,7 @@ def test_a_question_is_covered_by_one_document_not_pieced_together(parts: Any) -
 
 def test_compose_runs_the_encoder_only_when_exact_words_leave_it_open(parts: Any) -> None:
     hits, passages = parts
-    lexical = LexicalIndex([h.text for h in hits])
+    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
     retrieval = Retrieval(ranked(hits, [1, 2, 3], dense=0.8), lexical, following(hits))
     calls: list[list[str]] = []
 

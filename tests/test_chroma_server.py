@@ -25,6 +25,7 @@ import pytest
 from footnotes.errors import StoreError
 from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker
+from footnotes.index.replica import Replica
 from footnotes.index.store import Store
 from footnotes.index.sync import Ingestor, SyncReport
 from footnotes.settings import Settings
@@ -106,7 +107,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _sync(settings: Settings, embed_model: HuggingFaceEmbedding, folder: Path) -> SyncReport:
     store = Store.from_settings(settings)
-    return Ingestor(store, lambda: embed_model, settings).sync([folder])
+    return Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,7 @@ def served(
 
 def _ask(settings: Settings, embed_model: HuggingFaceEmbedding) -> tuple[Store, Answer]:
     store = Store.from_settings(settings, create=False)
-    return store, Asker(store, embed_model, settings).ask(QUESTION)
+    return store, Asker(Replica.open(store, settings), embed_model, settings).ask(QUESTION)
 
 
 def test_sync_into_server_adds_once_then_finds_it_unchanged(
@@ -185,12 +186,12 @@ def test_remove_through_server_drops_every_passage(
     store = Store.from_settings(settings, create=False)
     assert store.passage_count() > 0
 
-    assert store.remove_document(ARTICLE.name) is True
+    assert store.remove_document(ARTICLE.name) is not None
 
     fresh = Store.from_settings(settings, create=False)
     assert fresh.passage_count() == 0
     assert fresh.list_documents() == []
-    assert fresh.remove_document(ARTICLE.name) is False
+    assert fresh.remove_document(ARTICLE.name) is None
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -227,7 +228,7 @@ def test_cli_asks_the_server(served: tuple[Settings, SyncReport]) -> None:
 def test_unreachable_server_is_a_store_error() -> None:
     url = f"http://127.0.0.1:{_free_port()}"
 
-    with pytest.raises(StoreError, match="cannot reach Chroma server"):
+    with pytest.raises(StoreError, match="cannot reach the Chroma server"):
         Store.from_settings(Settings(chroma_url=url, collection="served"))
 
     run = _cli("ask", QUESTION, "--json", "--chroma-url", url)

@@ -179,4 +179,4 @@ def test_docs_remove_and_errors_as_one_line(cli: Cli) -> None:
         Settings(store=cli.env["FOOTNOTES_STORE"], collection="cli-test"), create=False
     )
     assert [r.id for r in store.list_documents()] == [ARTICLE_ID]
-    assert {p.document_id for p in store.all_passages()} == {ARTICLE_ID}
+    assert {p.document_id for p in list(store.iter_passages())} == {ARTICLE_ID}

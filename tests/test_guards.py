@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from footnotes.errors import ConfigError
 from footnotes.index.ask import Asker
+from footnotes.index.replica import Replica
 from footnotes.index.store import Store
 from footnotes.index.sync import Ingestor
 from footnotes.settings import Settings
@@ -25,7 +26,7 @@ def test_collection_names_of_the_stores_own_collections_are_refused(name: str) -
 
 def _ingest(settings: Settings, embed_model: HuggingFaceEmbedding, folder: Path) -> Store:
     store = Store.from_settings(settings)
-    report = Ingestor(store, lambda: embed_model, settings).sync([folder])
+    report = Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
     assert report.ok
     return store
 
@@ -41,7 +42,9 @@ def test_a_documents_own_reference_marks_never_look_like_citations(
         encoding="utf-8",
     )
     store = _ingest(settings, embed_model, folder)
-    answer = Asker(store, embed_model, settings).ask("How does proof of stake secure a ledger?")
+    answer = Asker(Replica.open(store, settings), embed_model, settings).ask(
+        "How does proof of stake secure a ledger?"
+    )
 
     assert answer.answered
     numbers = {c.n for c in answer.citations}
@@ -61,7 +64,7 @@ def test_asking_with_another_model_than_the_store_was_embedded_with_is_refused(
     other = settings.model_copy(update={"embed_model": "/models/another"})
 
     with pytest.raises(ConfigError, match="embedded with"):
-        Asker(store, embed_model, other)
+        Asker(Replica.open(store, other), embed_model, other).check()
 
 
 def test_the_same_id_from_another_folder_does_not_replace_a_stored_document(
@@ -73,13 +76,13 @@ def test_the_same_id_from_another_folder_does_not_replace_a_stored_document(
         (folder / "notes.txt").write_text(f"The lamp in the hall is {colour}.\n", encoding="utf-8")
     store = _ingest(settings, embed_model, first)
 
-    report = Ingestor(store, lambda: embed_model, settings).sync([second])
+    report = Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([second])
 
     assert report.counts["failed"] == 1 and report.counts["updated"] == 0
     reason = report.outcomes[0].reason
     assert "notes.txt" in reason and "already belongs to" in reason and "\n" not in reason
     assert "blue" in store.document_text("notes.txt")  # the first one is kept whole
     (first / "notes.txt").unlink()  # once the first file is gone, the id may move
-    moved = Ingestor(store, lambda: embed_model, settings).sync([second])
+    moved = Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([second])
     assert moved.counts["updated"] == 1
     assert "green" in store.document_text("notes.txt")

@@ -20,6 +20,7 @@ from conftest import SAMPLE_ARTICLE, SOLANA_PDF
 
 from footnotes.errors import StoreError
 from footnotes.index import sync as sync_module
+from footnotes.index.replica import Replica
 from footnotes.index.store import PassageHit, Store
 from footnotes.index.sync import Ingestor, SyncReport
 from footnotes.settings import Settings
@@ -62,7 +63,7 @@ def run(store: Store, settings: Settings, embed_model: HuggingFaceEmbedding) -> 
 
     def _run(*paths: Path) -> tuple[SyncReport, CountingFactory]:
         factory = CountingFactory(embed_model)
-        report = Ingestor(store, factory, settings).sync(list(paths))
+        report = Ingestor(Replica.open(store, settings), factory, settings).sync(list(paths))
         return report, factory
 
     return _run
@@ -94,7 +95,7 @@ def pdf_bytes(pages: Iterable[int]) -> bytes:
 
 
 def passages_of(store: Store, doc_id: str) -> list[PassageHit]:
-    return [p for p in store.all_passages() if p.document_id == doc_id]
+    return [p for p in list(store.iter_passages()) if p.document_id == doc_id]
 
 
 def with_article(folder: Path) -> Path:
@@ -112,7 +113,7 @@ def test_second_sync_of_an_unchanged_folder_embeds_nothing(
     assert first.counts["added"] == 1
     assert first.embedded == store.sentence_count() > store.passage_count() > 0
     assert first_factory.calls == 1
-    stored_ids = {p.id for p in store.all_passages()}
+    stored_ids = {p.id for p in list(store.iter_passages())}
 
     second, second_factory = run(folder)
     assert (second.counts["added"], second.counts["updated"], second.counts["unchanged"]) == (
@@ -123,7 +124,7 @@ def test_second_sync_of_an_unchanged_folder_embeds_nothing(
     assert second.embedded == 0
     assert second_factory.calls == 0, "the model must not even load when nothing changed"
     assert second.ok
-    assert {p.id for p in store.all_passages()} == stored_ids
+    assert {p.id for p in list(store.iter_passages())} == stored_ids
 
 
 def test_an_edited_file_replaces_its_passages(tmp_path: Path, run: Run, store: Store) -> None:
@@ -143,7 +144,7 @@ def test_an_edited_file_replaces_its_passages(tmp_path: Path, run: Run, store: S
     assert record is not None
     new_hash = hashlib.sha256(path.read_bytes()).hexdigest()
     assert record.content_hash == new_hash
-    passages = store.all_passages()
+    passages = list(store.iter_passages())
     assert not [p for p in passages if OLD_SENTENCE in p.text], "a stale passage survived"
     assert len([p for p in passages if NEW_SENTENCE in p.text]) == 1
     assert all(f"#{new_hash[:12]}:" in p.id for p in passages)
@@ -186,7 +187,7 @@ def test_ids_are_relative_paths_and_a_named_file_keeps_its_name(
     expected = {"guides/deep/lamp.md", "top.txt", "memo.txt"}
     assert report.counts["added"] == 3
     assert {r.id for r in store.list_documents()} == expected
-    assert {p.document_id for p in store.all_passages()} == expected
+    assert {p.document_id for p in list(store.iter_passages())} == expected
     memo = store.get_document("memo.txt")
     assert memo is not None and memo.source_root == ""
 
@@ -233,7 +234,7 @@ def test_bad_files_fail_alone_with_a_one_line_reason(
     assert skipped.document == "drawing.xyz"
     assert ".xyz" in skipped.reason and "\n" not in skipped.reason
     assert {r.id for r in store.list_documents()} == {ARTICLE_ID, "notes.md"}
-    assert {p.document_id for p in store.all_passages()} == {ARTICLE_ID, "notes.md"}
+    assert {p.document_id for p in list(store.iter_passages())} == {ARTICLE_ID, "notes.md"}
 
 
 def test_a_stored_file_turned_corrupt_keeps_its_old_passages(
@@ -287,8 +288,8 @@ def test_a_file_vanishing_mid_run_fails_alone(
 
     real_discover = sync_module.discover
 
-    def discover_then_delete(paths: Iterable[Path], report: SyncReport) -> Any:
-        found = real_discover(paths, report)
+    def discover_then_delete(paths: Iterable[Path]) -> Any:
+        found = real_discover(paths)
         victim.unlink()  # the file really disappears between discovery and reading
         return found
 
@@ -317,15 +318,15 @@ def test_remove_document_takes_all_its_passages(tmp_path: Path, run: Run, store:
     notes = store.get_document("notes.md")
     assert notes is not None
 
-    assert store.remove_document(ARTICLE_ID) is True
+    assert store.remove_document(ARTICLE_ID) is not None
 
     assert [r.id for r in store.list_documents()] == ["notes.md"]
-    assert {p.document_id for p in store.all_passages()} == {"notes.md"}
+    assert {p.document_id for p in list(store.iter_passages())} == {"notes.md"}
     assert store.passage_count() == notes.passages
     assert store.get_document(ARTICLE_ID) is None
     with pytest.raises(StoreError, match=ARTICLE_ID):
         store.document_text(ARTICLE_ID)
-    assert store.remove_document(ARTICLE_ID) is False
+    assert store.remove_document(ARTICLE_ID) is None
 
 
 def test_passages_carry_metadata_and_exact_offsets(tmp_path: Path, run: Run, store: Store) -> None:
@@ -341,7 +342,7 @@ def test_passages_carry_metadata_and_exact_offsets(tmp_path: Path, run: Run, sto
 
     records = {r.id: r for r in store.list_documents()}
     assert set(records) == {ARTICLE_ID, "guide.md", "solana.pdf"}
-    passages = store.all_passages()
+    passages = list(store.iter_passages())
     texts = {doc: store.document_text(doc) for doc in records}
     assert texts[ARTICLE_ID] == SAMPLE_ARTICLE.read_text(encoding="utf-8-sig")
     for p in passages:

@@ -36,6 +36,7 @@ from footnotes.errors import (
     DocumentError,
     FootnotesError,
     StoreError,
+    StoreUnavailable,
     UnsupportedFileError,
 )
 from footnotes.index.library import Library
@@ -184,6 +185,8 @@ def error_status(exc: FootnotesError) -> int:
         return 415
     if isinstance(exc, DocumentError):
         return 422
+    if isinstance(exc, StoreUnavailable):
+        return 503  # the Chroma server is down: try again, nothing is missing
     if isinstance(exc, StoreError):
         return 404  # an empty or unknown collection, or a document not stored
     return 400  # ConfigError, an empty question, other bad input

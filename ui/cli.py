@@ -86,12 +86,12 @@ def ingest(
     )
     try:
         from footnotes.index.embedding import load_embedding
+        from footnotes.index.replica import Replica
         from footnotes.index.store import Store
         from footnotes.index.sync import Ingestor
 
-        ingestor = Ingestor(
-            Store.from_settings(settings), lambda: load_embedding(settings), settings
-        )
+        replica = Replica.open(Store.from_settings(settings), settings)
+        ingestor = Ingestor(replica, lambda: load_embedding(settings), settings)
         with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
             report = ingestor.sync(paths, progress=progress)
     except FootnotesError as exc:
@@ -139,22 +139,24 @@ class _progress:
         )
 
         self._bar = Progress(
-            TextColumn("embedding"),
+            TextColumn("files"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} sentences/s"),
+            TextColumn("{task.fields[embedded]} sentences embedded, {task.fields[rate]}/s"),
             TimeRemainingColumn(),
             transient=True,
         )
         self._bar.__enter__()
-        self._task = self._bar.add_task("embed", total=None, rate="-")
+        self._task = self._bar.add_task("ingest", total=None, embedded=0, rate="-")
         return self.update
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, files_done: int, files: int, embedded: int) -> None:
         task = self._bar.tasks[0]
         elapsed = task.elapsed or 0.0
-        rate = f"{done / elapsed:.1f}" if elapsed > 0 and done else "-"
-        self._bar.update(self._task, completed=done, total=total, rate=rate)
+        rate = f"{embedded / elapsed:.1f}" if elapsed > 0 and embedded else "-"
+        self._bar.update(
+            self._task, completed=files_done, total=files, embedded=embedded, rate=rate
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
@@ -197,10 +199,11 @@ def remove(
     """Remove documents and all their passages."""
     settings = build_settings(store=store, collection=collection, chroma_url=chroma_url)
     try:
+        from footnotes.index.replica import Replica
         from footnotes.index.store import Store
 
-        target = Store.from_settings(settings, create=False)
-        missing = [i for i in ids if not target.remove_document(i)]
+        target = Replica.open(Store.from_settings(settings, create=False), settings)
+        missing = [i for i in ids if not target.remove(i)]
     except FootnotesError as exc:
         _fail(str(exc))
     typer.echo(f"removed {len(ids) - len(missing)}")
