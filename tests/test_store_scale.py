@@ -1,0 +1,168 @@
+"""The store at scale, in miniature: paged reads, the change log, and the lexical index
+kept in step by delta. A page size of 3 makes a few dozen documents cross many pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from footnotes.index.lexical import LexicalIndex
+from footnotes.index.replica import Replica
+from footnotes.index.store import SentenceHit, Store
+from footnotes.index.sync import Ingestor
+from footnotes.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+pytestmark = pytest.mark.slow
+
+DOCS = 25  # with 3 sentences each and pages of 3: every read crosses page boundaries
+PAGE = 3
+
+
+def _doc(i: int) -> str:
+    return (
+        f"Ledger {i} is kept in the archive of the borough of Quarnby number {i}. "
+        f"The keeper of ledger {i} is called Warden{i}. "
+        f"Ledger {i} lists {i * 7} entries for the year {1900 + i}.\n"
+    )
+
+
+@pytest.fixture
+def paged(tmp_path: Path) -> Settings:
+    return Settings(store=tmp_path / "store", collection="paged", read_batch_size=PAGE)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "ledgers"
+    folder.mkdir()
+    for i in range(DOCS):
+        (folder / f"ledger-{i:02d}.txt").write_text(_doc(i), encoding="utf-8")
+    return folder
+
+
+def _ingest(settings: Settings, embed_model: HuggingFaceEmbedding, folder: Path) -> Replica:
+    replica = Replica.open(Store.from_settings(settings), settings)
+    report = Ingestor(replica, lambda: embed_model, settings).sync([folder])
+    assert report.ok, report.outcomes
+    return replica
+
+
+def _sentences(store: Store) -> dict[str, SentenceHit]:
+    return {
+        s.id: s for d in store.list_documents() for s in store.sentences_of(d.id, d.content_hash)
+    }
+
+
+def test_every_read_is_paged_and_sees_every_row(
+    paged: Settings, corpus: Path, embed_model: HuggingFaceEmbedding
+) -> None:
+    replica = _ingest(paged, embed_model, corpus)
+    store = replica.store
+    records = store.list_documents()
+    assert [r.id for r in records] == [f"ledger-{i:02d}.txt" for i in range(DOCS)]
+    sentences = _sentences(store)
+    assert len(sentences) == store.sentence_count() == 3 * DOCS
+    passages = list(store.iter_passages())
+    assert len(passages) == store.passage_count() == sum(r.passages for r in records)
+    # Batched reads by id, past one page, in the order asked.
+    ids = sorted(sentences)[: PAGE * 4 + 1]
+    vectors = store.sentence_embeddings([*ids, "missing"])
+    assert [len(v) for v in vectors] == [384] * len(ids) + [0]
+    assert set(store.passages_by_id([p.id for p in passages])) == {p.id for p in passages}
+    assert set(store.documents([r.id for r in records] + ["nope"])) == {r.id for r in records}
+    # The change log: one change per document written, read back across pages.
+    changes = store.changes_since(0)
+    assert store.version() == len(changes) == DOCS
+    assert sorted(c.document_id for c in changes) == [r.id for r in records]
+    # Sync reads the catalogue page by page: a second run finds every file unchanged.
+    again = Ingestor(replica, lambda: embed_model, paged).sync([corpus])
+    assert again.counts["unchanged"] == DOCS and again.embedded == 0
+    assert store.version() == DOCS  # nothing written, so the version did not move
+
+
+def test_a_new_process_builds_its_index_once_then_follows_by_delta(
+    paged: Settings, corpus: Path, embed_model: HuggingFaceEmbedding, tmp_path: Path
+) -> None:
+    writer = _ingest(paged, embed_model, corpus)
+    store = writer.store
+    # Another process: its own lexical index file, the same store.
+    reader = Replica(Store.from_settings(paged), LexicalIndex(tmp_path / "reader.sqlite"))
+    assert reader.refresh() == DOCS  # a new index is built from the catalogue, once
+    assert reader.refresh() == 0  # nothing changed: one version read, nothing re-read
+    assert reader.lexical.size() == 3 * DOCS
+    hits = reader.lexical.search("Warden7 keeper", 3)
+    assert hits[0].document_id == "ledger-07.txt" and "Warden7" in hits[0].text
+
+    # A change by the writer: the reader re-reads that one document and nothing else.
+    (corpus / "ledger-07.txt").write_text(_doc(7).replace("Warden7", "Steward7"), "utf-8")
+    (corpus / "ledger-03.txt").unlink()
+    report = Ingestor(writer, lambda: embed_model, paged).sync([corpus])
+    assert report.counts["updated"] == 1 and report.counts["removed"] == 1
+    assert reader.refresh() == 1  # ledger-07 re-read; ledger-03 only dropped
+    assert not reader.lexical.search("Warden7", 5)
+    assert reader.lexical.search("Steward7", 5)[0].document_id == "ledger-07.txt"
+    quarnby = reader.lexical.search("Quarnby", 100)
+    assert not [h for h in quarnby if h.document_id == "ledger-03.txt"]
+    assert reader.lexical.size() == 3 * (DOCS - 1)
+    assert reader.document_count() == DOCS - 1
+
+    # The index matches the store row for row, as a clean build would.
+    stored = _sentences(store)
+    rows = {h.id: h for h in reader.lexical.search("ledger", 1000)}
+    assert set(rows) == set(stored)
+    for sid, hit in rows.items():
+        s = stored[sid]
+        assert (hit.document_id, hit.passage_id, hit.position, hit.start, hit.end, hit.text) == (
+            s.document_id, s.passage_id, s.position, s.start, s.end, s.text
+        )  # fmt: skip
+
+
+def test_a_restart_reopens_the_index_without_rereading_the_store(
+    paged: Settings, corpus: Path, embed_model: HuggingFaceEmbedding
+) -> None:
+    writer = _ingest(paged, embed_model, corpus)
+    before = writer.lexical.search("Warden12 keeper ledger", 5)
+    # A new process on the same store folder: same index file, already current.
+    restarted = Replica.open(Store.from_settings(paged, create=False), paged)
+    assert restarted.refresh() == 0
+    assert restarted.lexical.search("Warden12 keeper ledger", 5) == before
+    # A store made anew under the same name (a wiped server) is not mistaken for the old one.
+    client = restarted.store.client
+    for suffix in ("", ".documents", ".sentences", ".changes"):
+        client.delete_collection("paged" + suffix)
+    fresh = Replica.open(Store.from_settings(paged), paged)
+    assert fresh.refresh() == 0
+    assert fresh.document_count() == 0 and fresh.lexical.search("Warden12", 5) == []
+
+
+def test_lexical_index_add_replace_remove(tmp_path: Path) -> None:
+    path = tmp_path / "lexical.sqlite"
+    index = LexicalIndex(path)
+
+    def rows(doc: str, texts: list[str]) -> list[SentenceHit]:
+        return [
+            SentenceHit(f"{doc}/{i}", doc, f"{doc}:0", i, doc.title(), None, None, i, i + 1, t)
+            for i, t in enumerate(texts)
+        ]
+
+    index.replace_document("a", "h1", "m", rows("a", ["The otter swims.", "Otters eat fish."]))
+    index.replace_document("b", "h1", "m", rows("b", ["The heron waits.", "Herons eat fish."]))
+    assert {h.document_id for h in index.search("fish", 10)} == {"a", "b"}
+    assert index.size() == 4 and index.idf("fish") < index.idf("swim")
+    assert index.following(["a/0", "a/1"]) == {"a/0": rows("a", ["", "Otters eat fish."])[1]}
+    # Replace touches only that document's rows.
+    index.replace_document("a", "h2", "m", rows("a", ["The beaver builds."]))
+    assert [h.document_id for h in index.search("fish", 10)] == ["b"]
+    assert index.search("otter", 10) == []
+    assert index.document_version("a") == ("h2", "m") and index.size() == 3
+    index.remove_document("b")
+    assert index.search("fish heron", 10) == [] and index.size() == 1
+    # A restart opens the file as it was.
+    reopened = LexicalIndex(path)
+    assert [h.id for h in reopened.search("beaver", 10)] == ["a/0"]
+    assert reopened.documents() == {"a": ("h2", "m")}
