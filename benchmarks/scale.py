@@ -771,7 +771,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "new files into the previous size's store (its files found unchanged)"
         ),
         "targets are the issue's, stated for 100k passages; cold start has a warm OS cache",
-        f"work folder: {work}",
+        f"work folder: {work}" + ("" if args.workdir else " (temporary, deleted at exit)"),
     ]
     return {"notes": notes, "encoder": encoder, "fresh": args.fresh, "sizes": results}
 
