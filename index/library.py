@@ -24,7 +24,7 @@ from footnotes.errors import ConfigError, DocumentError, FootnotesError
 from footnotes.index.answer import Answer
 from footnotes.index.ask import Asker, Turn
 from footnotes.index.replica import Replica
-from footnotes.index.store import OWN_SUFFIXES, DocumentRecord, Store, make_client
+from footnotes.index.store import OWN_SUFFIXES, DocumentRecord, Store, make_client, reachable
 from footnotes.index.sync import FileOutcome, Ingestor, SyncReport
 from footnotes.ingest.loaders import content_hash
 from footnotes.settings import Settings, check_collection_name
@@ -83,6 +83,7 @@ class Library:
     def store(self, collection: str | None = None) -> Store:
         return self.replica(collection).store
 
+    @reachable
     def collections(self) -> list[str]:
         """Names of the collections in the store (always including the configured one)."""
         names = {self.settings.collection}

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +28,83 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SAMPLE_ARTICLE = SAMPLES / "belarus-russia-security-alliance.txt"
 
-# The repository's sibling ``../shared`` holds the read-only test data; CI always has it.
+# The repository's sibling ``../shared`` holds read-only test data that CI has and a user
+# who clones the repository does not: the tests that need it skip, saying why.
 SHARED = ROOT.parent / "shared"
-assert SHARED.is_dir(), f"shared test data folder {SHARED} is missing"
 SOLANA_PDF = SHARED / "data" / "blockchain_solana" / "source_files" / "BlockchainSolana.pdf"
+needs_shared = pytest.mark.skipif(
+    not SOLANA_PDF.is_file(), reason=f"needs the shared test data at {SHARED} (CI has it)"
+)
+BIN = Path(sys.executable).parent  # the venv's bin: `chroma` and `footnotes` live here
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (the OS picks one that is free now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ChromaServer:
+    """A real ``chroma run`` server on a loopback port, its data in ``path``; it can be
+    stopped and started again on the same port and data (an outage)."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        self.path = path
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = path.parent / f"chroma-server-{self.port}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, polls: int = 600) -> None:
+        chroma = BIN / "chroma"
+        assert chroma.exists(), f"{chroma} is missing: is chromadb installed in this venv?"
+        # The Rust server has no product telemetry and exports OpenTelemetry only when
+        # configured; ANONYMIZED_TELEMETRY=False also turns off any client telemetry.
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_COLOR": "1"}
+        with open(self.log, "ab") as log:
+            self._process = subprocess.Popen(
+                [str(chroma), "run", "--path", str(self.path), "--port", str(self.port),
+                 "--host", "127.0.0.1"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            )  # fmt: skip
+        for _ in range(polls):  # x 0.1 s: generous, for a loaded CI machine
+            if self._process.poll() is not None or self.alive():
+                break
+            time.sleep(0.1)
+        if self._process.poll() is not None or not self.alive():
+            pytest.fail(
+                f"chroma server did not come up on {self.url} (exit {self._process.poll()}):\n"
+                + self.log.read_text(errors="replace")[-2000:]
+            )
+
+    def alive(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1) as response:
+                return response.status == 200 and "heartbeat" in response.read().decode()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+@contextmanager
+def chroma_server(path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -10,17 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import BIN, chroma_server, free_port
 
 from footnotes.errors import StoreError
 from footnotes.index.answer import Answer
@@ -38,63 +34,13 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "samples" / "belarus-russia-security-alliance.txt"
 QUESTION = "Which missile system did Lukashenka ask Putin to deploy?"
-BIN = Path(sys.executable).parent  # the venv's bin: `chroma` and `footnotes` live here
-STARTUP_POLLS = 600  # x 0.1 s: generous, for a loaded CI machine
-
-
-def _free_port() -> int:
-    """A loopback port nothing listens on (the OS picks one that is free now)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _heartbeat(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-            return response.status == 200 and "heartbeat" in response.read().decode()
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a ``chroma run`` server with its data in a temporary folder; stopped afterwards."""
-    chroma = BIN / "chroma"
-    assert chroma.exists(), f"{chroma} is missing: is chromadb installed in this venv?"
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    # The Rust server has no product telemetry and exports OpenTelemetry only when
-    # configured; ANONYMIZED_TELEMETRY=False also turns off any Python-side client telemetry.
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_COLOR": "1"}
-    log_path = data.parent / f"chroma-server-{port}.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [str(chroma), "run", "--path", str(data), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    try:
-        for _ in range(STARTUP_POLLS):
-            if server.poll() is not None or _heartbeat(url):
-                break
-            time.sleep(0.1)
-        if server.poll() is not None or not _heartbeat(url):
-            pytest.fail(
-                f"chroma server did not come up on {url} (exit {server.poll()}):\n"
-                + log_path.read_text(errors="replace")[-2000:]
-            )
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +172,7 @@ def test_cli_asks_the_server(served: tuple[Settings, SyncReport]) -> None:
 
 
 def test_unreachable_server_is_a_store_error() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
 
     with pytest.raises(StoreError, match="cannot reach the Chroma server"):
         Store.from_settings(Settings(chroma_url=url, collection="served"))

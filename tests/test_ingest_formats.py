@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import SAMPLE_ARTICLE, SOLANA_PDF
+from conftest import SAMPLE_ARTICLE, SOLANA_PDF, needs_shared
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -108,6 +108,7 @@ def test_sample_article_passages_are_exact_slices() -> None:
     assert {doc.title, "Commentary"} <= sections
 
 
+@needs_shared
 def test_solana_pdf_passages_stay_on_their_page() -> None:
     doc = load_and_check(SOLANA_PDF, targets=(40, 160))
     assert doc.format == "pdf" and doc.pages == 27
@@ -583,8 +584,12 @@ def _truncated_docx() -> bytes:
     ("name", "make"),
     [
         ("random.pdf", lambda: random.Random(1).randbytes(5000)),
-        ("half.pdf", lambda: SOLANA_PDF.read_bytes()[: SOLANA_PDF.stat().st_size // 2]),
-        ("head.pdf", lambda: SOLANA_PDF.read_bytes()[:1000]),
+        pytest.param(
+            "half.pdf",
+            lambda: SOLANA_PDF.read_bytes()[: SOLANA_PDF.stat().st_size // 2],
+            marks=needs_shared,
+        ),
+        pytest.param("head.pdf", lambda: SOLANA_PDF.read_bytes()[:1000], marks=needs_shared),
         ("fake.pdf", lambda: b"%PDF-1.7\n" + b"garbage\n" * 100),
         ("zip.docx", _zip_not_docx),
         ("random.docx", lambda: random.Random(2).randbytes(5000)),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import SAMPLE_ARTICLE, SOLANA_PDF
+from conftest import SAMPLE_ARTICLE, SOLANA_PDF, needs_shared
 
 from footnotes.errors import StoreError
 from footnotes.index import sync as sync_module
@@ -237,6 +237,7 @@ def test_bad_files_fail_alone_with_a_one_line_reason(
     assert {p.document_id for p in list(store.iter_passages())} == {ARTICLE_ID, "notes.md"}
 
 
+@needs_shared
 def test_a_stored_file_turned_corrupt_keeps_its_old_passages(
     tmp_path: Path, run: Run, store: Store
 ) -> None:
@@ -329,6 +330,7 @@ def test_remove_document_takes_all_its_passages(tmp_path: Path, run: Run, store:
     assert store.remove_document(ARTICLE_ID) is None
 
 
+@needs_shared
 def test_passages_carry_metadata_and_exact_offsets(tmp_path: Path, run: Run, store: Store) -> None:
     folder = tmp_path / "docs"
     with_article(folder)
