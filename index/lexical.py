@@ -115,7 +115,12 @@ CREATE TABLE IF NOT EXISTS documents (
     sentences INTEGER NOT NULL,
     tokens INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS documents_by_model ON documents (embed_model);
+CREATE TABLE IF NOT EXISTS models (
+    embed_model TEXT PRIMARY KEY,
+    documents INTEGER NOT NULL,
+    sentences INTEGER NOT NULL,
+    tokens INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS applied (change_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
@@ -197,6 +202,7 @@ class LexicalIndex:
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
                 (document_id, content_hash, embed_model, count, tokens),
             )
+            self._count(db, embed_model, 1, count, tokens)
 
     def remove_document(self, document_id: str) -> None:
         with self._transaction() as db:
@@ -211,11 +217,30 @@ class LexicalIndex:
     def reset(self) -> None:
         """Forget everything (the store this index followed is not the one it follows now)."""
         with self._transaction() as db:
-            for table in ("sentences", "terms", "documents", "state", "applied"):
+            for table in ("sentences", "terms", "documents", "models", "state", "applied"):
                 db.execute(f"DELETE FROM {table}")
 
     @staticmethod
-    def _delete(db: sqlite3.Connection, document_id: str) -> None:
+    def _count(
+        db: sqlite3.Connection, model: str, documents: int, sentences: int, tokens: int
+    ) -> None:
+        """Keep the totals by model, so no question counts rows."""
+        db.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?) ON CONFLICT (embed_model) DO UPDATE SET "
+            "documents = documents + excluded.documents, sentences = sentences + "
+            "excluded.sentences, tokens = tokens + excluded.tokens",
+            (model, documents, sentences, tokens),
+        )
+        db.execute("DELETE FROM models WHERE documents <= 0")
+
+    @classmethod
+    def _delete(cls, db: sqlite3.Connection, document_id: str) -> None:
+        old = db.execute(
+            "SELECT embed_model, sentences, tokens FROM documents WHERE id = ?", (document_id,)
+        ).fetchone()
+        if old is None:
+            return
+        cls._count(db, str(old[0]), -1, -int(old[1]), -int(old[2]))
         db.execute(
             "DELETE FROM terms WHERE rowid IN (SELECT rowid FROM sentences WHERE document_id = ?)",
             (document_id,),
@@ -274,18 +299,28 @@ class LexicalIndex:
         )
         return None if got is None else (str(got[0]), str(got[1]))
 
+    def _totals(self) -> tuple[int, int, int]:
+        """Documents, sentences and tokens indexed (kept by model: one row each, no count)."""
+        got = (
+            self._db()
+            .execute(
+                "SELECT coalesce(sum(documents), 0), coalesce(sum(sentences), 0), "
+                "coalesce(sum(tokens), 0) FROM models"
+            )
+            .fetchone()
+        )
+        return int(got[0]), int(got[1]), int(got[2])
+
     def document_count(self) -> int:
-        return int(self._db().execute("SELECT count(*) FROM documents").fetchone()[0])
+        return self._totals()[0]
 
     def embed_models(self) -> set[str]:
         """The embedding models the indexed documents were embedded with."""
-        got = self._db().execute("SELECT DISTINCT embed_model FROM documents")
-        return {str(m) for (m,) in got}
+        return {str(m) for (m,) in self._db().execute("SELECT embed_model FROM models")}
 
     def size(self) -> int:
-        """How many sentences are indexed (kept in the documents table: no full count)."""
-        got = self._db().execute("SELECT coalesce(sum(sentences), 0) FROM documents").fetchone()
-        return int(got[0])
+        """How many sentences are indexed."""
+        return self._totals()[1]
 
     def search(self, query: str, k: int) -> list[SentenceHit]:
         """The ``k`` best sentences for ``query`` by BM25, score in ``lexical`` (none when no
@@ -311,10 +346,8 @@ class LexicalIndex:
         ).fetchall()
         if not got:
             return []
-        size, total = db.execute(
-            "SELECT coalesce(sum(sentences), 0), coalesce(sum(tokens), 0) FROM documents"
-        ).fetchone()
-        size = max(int(size), len(got))
+        _, size, total = self._totals()
+        size = max(size, len(got))
         average = max(float(total) / size, 1.0)
         weight = {t: asked.count(t) * self._lucene_idf(t, size) for t in terms}
         scored = []

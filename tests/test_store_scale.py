@@ -166,3 +166,21 @@ def test_lexical_index_add_replace_remove(tmp_path: Path) -> None:
     reopened = LexicalIndex(path)
     assert [h.id for h in reopened.search("beaver", 10)] == ["a/0"]
     assert reopened.documents() == {"a": ("h2", "m")}
+
+
+def test_the_passages_collection_is_a_llama_index_vector_store(
+    paged: Settings, corpus: Path, embed_model: HuggingFaceEmbedding
+) -> None:
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import MetadataMode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    store = _ingest(paged, embed_model, corpus).store
+    vectors = ChromaVectorStore(chroma_collection=store.client.get_collection("paged"))
+    index = VectorStoreIndex.from_vector_store(vectors, embed_model=embed_model)
+    (found,) = index.as_retriever(similarity_top_k=1).retrieve("Who is the keeper Warden11?")
+    node = found.node
+    assert node.ref_doc_id == "ledger-11.txt"
+    text = store.document_text("ledger-11.txt")
+    assert node.start_char_idx is not None and node.end_char_idx is not None
+    assert text[node.start_char_idx : node.end_char_idx] == node.get_content(MetadataMode.NONE)
