@@ -91,6 +91,10 @@ def _terms(tokens: Iterable[str]) -> list[str]:
 
 _COLUMNS = "id, document_id, passage_id, position, title, section, page, start, end_, text"
 
+SCHEMA_VERSION = 2
+"""Bumped whenever the tables change: an index file of another version is derived data of
+an older shape, so it is emptied and rebuilt from the store (``PRAGMA user_version``)."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sentences (
     rowid INTEGER PRIMARY KEY,
@@ -144,7 +148,16 @@ class LexicalIndex:
         if self.path == ":memory:":  # one connection, or each thread would see its own db
             self._shared = self._connect()
         with self._write:
-            self._db().executescript(_SCHEMA)
+            db = self._db()
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                tables = db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+                    "'sqlite_%' AND name NOT LIKE 'terms_%'"
+                ).fetchall()
+                for (table,) in tables:
+                    db.execute(f'DROP TABLE IF EXISTS "{table}"')
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
     def of_texts(cls, texts: Sequence[str]) -> LexicalIndex:

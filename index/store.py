@@ -30,6 +30,7 @@ that cannot be reached raises :class:`StoreUnavailable`, never "not found".
 from __future__ import annotations
 
 import functools
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -326,15 +327,22 @@ class Store:
         matrix = np.asarray(vectors, dtype=np.float32).reshape(-1, _dimension(vectors))
         sentences, metas, nodes = _rows(record, document, passages, matrix)
         ids = [s.id for s in sentences]
+        previous = self.get_document(record.id)
+        # Row ids name the content, not the model: only a new model's vectors replace rows
+        # of the same ids (upsert); otherwise an id already stored holds these very rows
+        # (a rerun after a crash), and ``add``, which skips it, is the cheaper write.
+        remodel = previous is not None and previous.embed_model != record.embed_model
+        store = self._vector_store()
+        if remodel:
+            store.delete_nodes(node_ids=[n.node_id for n in nodes])
+        write = self._sentences.upsert if remodel else self._sentences.add
         for start in range(0, len(sentences), _WRITE_BATCH):
             end = start + _WRITE_BATCH
-            self._sentences.upsert(
+            write(
                 ids=ids[start:end],
                 embeddings=matrix[start:end],
-                documents=[s.text for s in sentences[start:end]],
                 metadatas=cast("Any", metas[start:end]),
             )
-        store = self._vector_store()
         for start in range(0, len(nodes), _WRITE_BATCH):
             store.add(cast("list[BaseNode]", nodes[start : start + _WRITE_BATCH]))
         keep_passages = {n.node_id for n in nodes}
@@ -514,16 +522,7 @@ def _rows(
                     text=document.text[start:end],
                 )
             )
-            metas.append(
-                {
-                    **shared,
-                    "document_id": document.id,
-                    "passage_id": pid,
-                    "position": len(metas),
-                    "start": start,
-                    "end": end,
-                }
-            )
+            metas.append(_sentence_meta(sentences[-1], document.content_hash))
         mean = matrix[first : len(sentences)].mean(axis=0)
         mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
         nodes.append(
@@ -551,7 +550,37 @@ def _optional_str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _sentence_meta(hit: SentenceHit, content_hash: str) -> dict[str, str | int]:
+    """A sentence row's metadata: the two keys reads filter on, and the rest in one JSON
+    string with the text. Chroma writes each metadata key as a row of its own and indexes
+    ``documents`` for full-text search (which Footnotes does not use: ``index.lexical``
+    ranks): at 384 dimensions this shape wrote 1.4-1.5x the rows/s of ten keys and the
+    text as a document (1,983 against 1,322, alternated runs on this machine)."""
+    row = [hit.passage_id, hit.position, hit.start, hit.end, hit.page, hit.section, hit.title]
+    return {
+        "document_id": hit.document_id,
+        "content_hash": content_hash,
+        "row": json.dumps([*row, hit.text], ensure_ascii=False),
+    }
+
+
 def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
+    if "row" in meta:
+        passage, position, start, end, page, section, title, text = json.loads(meta["row"])
+        return SentenceHit(
+            id=sid,
+            document_id=str(meta["document_id"]),
+            passage_id=str(passage),
+            position=int(position),
+            title=str(title),
+            section=section,
+            page=page,
+            start=int(start),
+            end=int(end),
+            text=str(text),
+            dense=dense,
+        )
+    # A row written before this shape: the text in ``documents``, each field a key.
     return SentenceHit(
         id=sid,
         document_id=str(meta.get("document_id", "")),
