@@ -257,7 +257,10 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
     default = settings.collection
 
     def choices() -> list[str]:
-        return library.collections()
+        try:
+            return library.collections()
+        except FootnotesError as exc:  # the Chroma server is down: say so, keep the page
+            raise gr.Error(str(exc)) from exc
 
     def ask(
         question: str, conversation: list[Exchange], collection: str
@@ -317,7 +320,10 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
     with blocks:
         conversation = gr.State([])
         collection = gr.State(default)
-        names = choices()
+        try:
+            names = library.collections()
+        except FootnotesError:  # the Chroma server is down at start: the page still comes up
+            names = [default]
         with gr.Row():
             gr.Markdown("## Footnotes\nAnswers from your documents, each sentence cited.")
             selector = gr.Dropdown(
