@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from footnotes.errors import ConfigError, FootnotesError, StoreError
 from footnotes.index.answer import Answer, compose, confidence
 from footnotes.index.coverage import WordVectors
-from footnotes.index.embedding import sentence_transformer
 from footnotes.index.lexical import tokenize
 from footnotes.index.retrieve import Retrieval, Retriever
 from footnotes.index.store import Store
@@ -65,7 +64,7 @@ class Asker:
         self.store = store
         self.settings = settings
         self.retriever = Retriever(store, embed_model, settings)
-        self.words_of = WordVectors(sentence_transformer(embed_model))
+        self.words_of = WordVectors(embed_model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Asker:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from footnotes.errors import FootnotesError
-from footnotes.index.embedding import sentence_transformer
+from footnotes.index.embedding import token_lengths
 from footnotes.index.store import DocumentRecord, SentenceRow, Store, passage_node
 from footnotes.ingest.loaders import FORMATS, content_hash, file_format, load
 from footnotes.ingest.model import Document, Passage
@@ -237,7 +237,7 @@ class Ingestor:
         size = self.settings.embed_batch_size
         # Texts are embedded a window at a time, longest first: each encoder batch is padded
         # to its longest text, so batches cut in document order cost about twice the compute.
-        # Length is counted in tokens (see _lengths): sorting by characters, as
+        # Length is counted in tokens (see embedding.token_lengths): sorting by characters, as
         # SentenceTransformer.encode does, still leaves ~1.7x on sentences of prose and code.
         # A window of 64 batches sorts about as well as sorting everything, yet documents
         # are still written as each window ends.
@@ -248,7 +248,7 @@ class Ingestor:
             progress(0, total)
         while done < total:
             chunk = queue[done : done + window]
-            lengths = self._lengths([text for _, text in chunk])
+            lengths = token_lengths(self.embed_model, [text for _, text in chunk])
             order = sorted(range(len(chunk)), key=lambda i: -lengths[i])
             vectors: list[list[float]] = [[] for _ in chunk]
             for start in range(0, len(order), size):
@@ -272,17 +272,6 @@ class Ingestor:
                 progress(done, total)
         for item in pending[written:]:  # documents with nothing to embed
             self._write(item, report)
-
-    def _lengths(self, texts: list[str]) -> list[int]:
-        """Sort keys: lengths in the encoder's tokens (capped at its maximum) if it is reachable,
-        else in characters."""
-        encoder = sentence_transformer(self.embed_model)
-        if encoder is None:
-            return [len(text) for text in texts]
-        ids = encoder.tokenizer(
-            texts, add_special_tokens=False, truncation=True, max_length=encoder.max_seq_length
-        )
-        return [len(i) for i in ids["input_ids"]]
 
     def _write(self, item: _Pending, report: SyncReport) -> None:
         import numpy as np
