@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         description="Bundled MiniLM, or any sentence-transformers name or local path.",
     )
     embed_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx",
+        "torch",
         description="Encoder runtime: torch fp32, ONNX Runtime fp32, or ONNX Runtime int8.",
     )
     passage_words: int = Field(160, description="Target passage size in words.")
