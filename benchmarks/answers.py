@@ -29,6 +29,7 @@ from pathlib import Path
 from footnotes.index.ask import Asker
 from footnotes.index.embedding import load_embedding
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
+from footnotes.index.replica import Replica
 from footnotes.index.store import Store
 from footnotes.index.sync import Ingestor
 from footnotes.settings import Settings
@@ -76,8 +77,8 @@ def main() -> None:
         for name, paths in corpora.items():
             settings = base.model_copy(update={"collection": name})
             store = Store.from_settings(settings)
-            Ingestor(store, lambda: embed, settings).sync(paths)
-            askers[name] = Asker(store, embed, settings)
+            Ingestor(Replica.open(store, settings), lambda: embed, settings).sync(paths)
+            askers[name] = Asker(Replica.open(store, settings), embed, settings)
         sets = {
             "article": load_rows(ROOT / "benchmarks" / "data" / "sample_article.jsonl"),
             "solana": solana_rows(),

@@ -7,10 +7,10 @@ What it measures, in one process and on one set of texts:
   without the model load: the model is loaded first and handed to the ``Ingestor``.
   Reported as passages/s and tokens/s, with the time spent inside the encoder and in
   ``Store.put_document`` (Chroma writes).
-* **raw encode**: ``SentenceTransformer.encode(texts, batch_size=...)`` on exactly the
-  texts the ingest sent to the encoder (recorded by shadowing ``encode`` on the model
-  instance during the ingest, a pass-through), with the very same model object (the one
-  inside llama-index's ``HuggingFaceEmbedding``).
+* **raw encode**: ``Encoder.encode`` in batches of ``--batch-size`` on exactly the
+  texts the ingest sent to the encoder (recorded by shadowing ``Encoder.encode`` during
+  the ingest, a pass-through), with the very same encoder object, on the backend
+  ``FOOTNOTES_EMBED_BACKEND`` names.
 * **ratio** raw encode time / ingest time: the ingest's throughput as a share of the
   encoder's on the same work. Target: >= 0.85.
 * **RSS**: resident memory before the ingest and the peak (``ru_maxrss``) after it.
@@ -105,10 +105,12 @@ def select_files(
 
 
 class _Recorder:
-    """Shadows a SentenceTransformer's ``encode`` on the instance: same call, texts recorded.
+    """Shadows ``Encoder.encode`` for one encoder: same call, texts recorded.
 
     Whatever route the ingest takes to the encoder (llama-index batching or not), every text
-    it embeds is kept, and the time spent inside the encoder is summed.
+    it embeds is kept, and the time spent inside the encoder is summed. ``Encoder`` is a
+    pydantic model, which refuses new instance attributes, so the method is swapped on the
+    class for the duration and passes other instances straight through.
     """
 
     def __init__(self, model: Any) -> None:
@@ -116,23 +118,28 @@ class _Recorder:
         self.texts: list[str] = []
         self.calls = 0
         self.seconds = 0.0
-        self._encode = model.encode
+        self._cls = type(model)
+        self._encode = self._cls.encode
 
     def __enter__(self) -> _Recorder:
-        def encode(sentences: Any, *args: Any, **kwargs: Any) -> Any:
-            self.texts.extend([sentences] if isinstance(sentences, str) else sentences)
+        original = self._encode
+
+        def encode(this: Any, texts: Any) -> Any:
+            if this is not self.model:
+                return original(this, texts)
+            self.texts.extend(texts)
             self.calls += 1
             t = time.perf_counter()
             try:
-                return self._encode(sentences, *args, **kwargs)
+                return original(this, texts)
             finally:
                 self.seconds += time.perf_counter() - t
 
-        self.model.encode = encode
+        self._cls.encode = encode
         return self
 
     def __exit__(self, *exc: object) -> None:
-        del self.model.encode  # back to the class's method
+        self._cls.encode = self._encode
 
 
 @dataclass
@@ -148,6 +155,7 @@ def ingest_once(settings: Any, embed: Any, folder: Path) -> tuple[_Timing, list[
 
     Returns the timing, the texts the encoder was given, and the passages stored.
     """
+    from footnotes.index.replica import Replica
     from footnotes.index.store import Store
     from footnotes.index.sync import Ingestor
 
@@ -163,9 +171,9 @@ def ingest_once(settings: Any, embed: Any, folder: Path) -> tuple[_Timing, list[
         finally:
             writes += time.perf_counter() - t
 
-    store.put_document = timed_put  # type: ignore[method-assign]
-    ingestor = Ingestor(store, lambda: embed, settings)
-    with _Recorder(embed._model) as recorder:
+    store.put_document = timed_put  # type: ignore[method-assign,unused-ignore]
+    ingestor = Ingestor(Replica.open(store, settings), lambda: embed, settings)
+    with _Recorder(embed) as recorder:
         c0, t0 = _cpu_s(), time.perf_counter()
         report = ingestor.sync([folder])
         timing = _Timing(time.perf_counter() - t0, _cpu_s() - c0, recorder.seconds, writes)
@@ -173,14 +181,15 @@ def ingest_once(settings: Any, embed: Any, folder: Path) -> tuple[_Timing, list[
     if failed:
         sys.exit(f"ingest failed for {len(failed)} files, e.g. {failed[0]}")
     if not recorder.texts:
-        sys.exit("the ingest embedded nothing through SentenceTransformer.encode")
+        sys.exit("the ingest embedded nothing through Encoder.encode")
     return timing, recorder.texts, store.passage_count()
 
 
 def raw_once(model: Any, texts: list[str], batch_size: int) -> _Timing:
-    """One plain ``SentenceTransformer.encode`` of ``texts``, timed."""
+    """One plain ``Encoder.encode`` of ``texts`` (in batches of ``batch_size``), timed."""
     c0, t0 = _cpu_s(), time.perf_counter()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    for start in range(0, len(texts), batch_size):
+        model.encode(texts[start : start + batch_size])
     return _Timing(time.perf_counter() - t0, _cpu_s() - c0)
 
 
@@ -218,9 +227,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         t0 = time.perf_counter()
         embed = load_embedding(settings(0))
-        model = embed._model  # the SentenceTransformer itself: same weights for both runs
+        model = embed  # the Encoder itself: same weights for both runs
         model_load_s = time.perf_counter() - t0
-        model.encode(["warm up the encoder"] * 8, batch_size=8)
+        model.encode(["warm up the encoder"] * 8)
 
         rss_before = _rss_mb()
         peak_before = _peak_rss_mb()
@@ -240,8 +249,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if not round_ % 2:
                 raws.append(raw_once(model, texts, args.batch_size))
 
+    from transformers import AutoTokenizer
+
+    from footnotes.index.embedding import resolve_model_path
+
     max_len = model.max_seq_length
-    lengths = [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(settings(0).embed_model))
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
     tokens = sum(min(n, max_len) for n in lengths)
     ingest_s = sum(t.seconds for t in ingests) / len(ingests)
     raw_s = sum(t.seconds for t in raws) / len(raws)

@@ -38,7 +38,7 @@ def rrf(n: int, *rankings: np.ndarray, k: int = 60) -> np.ndarray:
 
 def main() -> None:
     settings = Settings()
-    encoder = load_embedding(settings)._model
+    encoder = load_embedding(settings)
     doc = load(SOLANA / "source_files" / "BlockchainSolana.pdf", "solana")
     passages = split_passages(doc, settings.passage_words)
     sentences = [(i, a, b) for i, p in enumerate(passages) for a, b in p.sentences]
@@ -48,7 +48,7 @@ def main() -> None:
     pages = [{p + 1 for p in g["pages_0based"]} for g in gold]
 
     def encode(items: list[str]) -> np.ndarray:
-        return np.asarray(encoder.encode(items, batch_size=64, normalize_embeddings=True))
+        return encoder.encode(items)
 
     s_vec, p_vec, q_vec = encode(texts), encode([p.text for p in passages]), encode(questions)
     lexical = LexicalIndex.of_texts(texts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         DEFAULT_EMBED_MODEL,
         description="Bundled MiniLM, or any sentence-transformers name or local path.",
+    )
+    embed_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="Encoder runtime: torch fp32, ONNX Runtime fp32, or ONNX Runtime int8.",
     )
     passage_words: int = Field(160, description="Target passage size in words.")
     embed_batch_size: int = Field(64, description="Passages embedded per encoder call.")
@@ -92,6 +97,13 @@ class Settings(BaseSettings):
             server = re.sub(r"[^A-Za-z0-9.-]+", "_", self.chroma_url.split("://", 1)[-1]).strip("_")
             return self.store / "lexical" / server / name
         return self.store / "lexical" / name
+
+    def embed_identity(self) -> str:
+        """The encoder's identity stored with every document: the model, plus the backend
+        unless it is torch (so stores embedded before backends existed stay valid)."""
+        if self.embed_backend == "torch":
+            return self.embed_model
+        return f"{self.embed_model}+{self.embed_backend}"
 
     def uploads(self) -> Path:
         """The folder uploaded files are written to."""

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from footnotes.errors import ConfigError, FootnotesError, StoreError
 from footnotes.index.answer import Answer, compose, confidence
 from footnotes.index.coverage import WordVectors
-from footnotes.index.embedding import sentence_transformer
 from footnotes.index.lexical import tokenize
 from footnotes.index.replica import Replica
 from footnotes.index.retrieve import Retrieval, Retriever
@@ -60,7 +59,7 @@ class Asker:
         self.store = replica.store
         self.settings = settings
         self.retriever = Retriever(replica, embed_model, settings)
-        self.words_of = WordVectors(sentence_transformer(embed_model))
+        self.words_of = WordVectors(embed_model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Asker:
@@ -76,11 +75,12 @@ class Asker:
         if self.replica.document_count() == 0:
             raise StoreError(f"collection {self.store.name!r} is empty; add documents first")
         stored = self.replica.embed_models() - {""}
-        if stored - {self.settings.embed_model}:
+        identity = self.settings.embed_identity()
+        if stored - {identity}:
             raise ConfigError(
                 f"collection {self.store.name!r} was embedded with {', '.join(sorted(stored))}, "
-                f"not {self.settings.embed_model}; ingest again with this model, or ask with "
-                "that one"
+                f"not {identity}; ingest again with this model and backend, or ask with "
+                "those (FOOTNOTES_EMBED_MODEL, FOOTNOTES_EMBED_BACKEND)"
             )
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:

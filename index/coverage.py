@@ -21,13 +21,16 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from footnotes.index.embedding import single_thread
+from footnotes.index.embedding import Encoder, single_thread
 from footnotes.index.lexical import content_spans, stem
 from footnotes.ingest.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,41 +55,28 @@ def content_words(text: str) -> list[Word]:
 
 
 class WordVectors:
-    """Content words with contextual vectors, from a sentence-transformers encoder.
+    """Content words with contextual vectors, from the embedding model.
 
-    ``encoder`` is the ``SentenceTransformer`` behind the embedding model, or
-    ``None`` for an embedding model that does not expose its tokens: then
-    words come without vectors and only exact matches count.
+    ``embed_model`` is the :class:`Encoder` that embeds the store, or ``None``
+    (or another embedding model, which does not expose its tokens): then words
+    come without vectors and only exact matches count.
     """
 
-    def __init__(self, encoder: Any | None) -> None:
-        self.encoder = encoder
+    def __init__(self, embed_model: BaseEmbedding | None) -> None:
+        self.encoder = embed_model if isinstance(embed_model, Encoder) else None
 
     def __call__(self, texts: list[str]) -> list[list[Word]]:
         words = [content_words(t) for t in texts]
         if self.encoder is None or not texts:
             return words
-        with single_thread():  # also keeps the shared tokenizer to one caller at a time
-            tokens = self.encoder.encode(
-                texts,
-                output_value="token_embeddings",
-                convert_to_numpy=False,
-                batch_size=len(texts),
-                show_progress_bar=False,
-            )
-            offsets = self.encoder.tokenizer(
-                texts,
-                return_offsets_mapping=True,
-                truncation=True,
-                max_length=self.encoder.max_seq_length,
-            )["offset_mapping"]
-        return [
-            _with_vectors(ws, t.float().numpy(), o)
-            for ws, t, o in zip(words, tokens, offsets, strict=True)
-        ]
+        with single_thread():
+            tokens = self.encoder.token_vectors(texts)
+        return [_with_vectors(ws, t, o) for ws, (t, o) in zip(words, tokens, strict=True)]
 
 
-def _with_vectors(words: list[Word], tokens: np.ndarray, offsets: list[Any]) -> list[Word]:
+def _with_vectors(
+    words: list[Word], tokens: np.ndarray, offsets: list[tuple[int, int]]
+) -> list[Word]:
     """Each word's vector: the normalised mean of the vectors of the pieces inside its span.
 
     Words past the encoder's length limit have no pieces, hence no vector.

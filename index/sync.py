@@ -170,7 +170,7 @@ class Ingestor:
             stored is not None
             and stored.content_hash == content_hash(data)
             and stored.passage_words == self.settings.passage_words
-            and stored.embed_model == self.settings.embed_model
+            and stored.embed_model == self.settings.embed_identity()
         ):
             report.outcomes.append(
                 FileOutcome(source.doc_id, "unchanged", str(source.path), passages=stored.passages)
@@ -203,7 +203,7 @@ class Ingestor:
             source_root=item.source.root,
             source_path=str(item.source.path),
             passage_words=self.settings.passage_words,
-            embed_model=self.settings.embed_model,
+            embed_model=self.settings.embed_identity(),
         )
         vectors = np.concatenate(item.vectors) if item.vectors else np.zeros((0, 1), np.float32)
         self.replica.put(record, doc, item.passages, vectors)

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -120,6 +120,32 @@ def embed_model() -> HuggingFaceEmbedding:
     from footnotes.index.embedding import load_embedding
 
     return load_embedding(Settings())
+
+
+@pytest.fixture(scope="session")
+def onnx_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx") / "store"
+
+
+@pytest.fixture(scope="session")
+def torch_encoder(embed_model: Any) -> Any:
+    """The torch fp32 encoder: the session's model if that is its backend."""
+    from footnotes.index.embedding import load_embedding
+
+    if embed_model.backend == "torch":
+        return embed_model
+    return load_embedding(Settings(embed_backend="torch"))
+
+
+@pytest.fixture(scope="session")
+def onnx_encoders(onnx_store: Path) -> dict[str, Any]:
+    """Both ONNX backends, built into ``onnx_store`` (fp32 export, then int8 from it)."""
+    from footnotes.index.embedding import load_embedding
+
+    return {
+        b: load_embedding(Settings(store=onnx_store, embed_backend=b))
+        for b in ("onnx", "onnx-int8")
+    }
 
 
 @pytest.fixture

@@ -45,7 +45,6 @@ from footnotes.index.coverage import (
     coverage,
     question_parts,
 )
-from footnotes.index.embedding import sentence_transformer
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
 from footnotes.index.lexical import LexicalIndex, tokenize
 from footnotes.index.replica import Replica
@@ -749,7 +748,7 @@ def test_words_matched_by_meaning_count_toward_coverage(
         "They established a joint electricity market.",
         "Bread is baked in a hot oven.",
     ]
-    question, related, unrelated = WordVectors(sentence_transformer(embed_model))(texts)
+    question, related, unrelated = WordVectors(embed_model)(texts)
     for text, words in zip(texts, (question, related, unrelated), strict=True):
         assert [w.stem for w in words] == tokenize(text)
         for word in words:
@@ -784,7 +783,7 @@ def test_words_matched_by_meaning_count_toward_coverage(
 
 def test_words_past_the_encoder_limit_have_no_vector(embed_model: HuggingFaceEmbedding) -> None:
     text = "alpha " * 400 + "omega"
-    (words,) = WordVectors(sentence_transformer(embed_model))([text])
+    (words,) = WordVectors(embed_model)([text])
     assert words[0].vector is not None
     assert words[-1].stem == "omega" and words[-1].vector is None
 

@@ -4,10 +4,12 @@ kept in step by delta. A page size of 3 makes a few dozen documents cross many p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 
+from footnotes.errors import ConfigError
 from footnotes.index.lexical import LexicalIndex
 from footnotes.index.replica import Replica
 from footnotes.index.store import SentenceHit, Store
@@ -184,3 +186,36 @@ def test_the_passages_collection_is_a_llama_index_vector_store(
     text = store.document_text("ledger-11.txt")
     assert node.start_char_idx is not None and node.end_char_idx is not None
     assert text[node.start_char_idx : node.end_char_idx] == node.get_content(MetadataMode.NONE)
+
+
+def test_a_backend_change_re_embeds_and_a_mismatched_backend_is_refused(
+    tmp_path: Path, corpus: Path, embed_model: HuggingFaceEmbedding, onnx_encoders: dict[str, Any]
+) -> None:
+    from footnotes.index.ask import Asker
+
+    torch_settings = Settings(store=tmp_path / "store", collection="backend", read_batch_size=PAGE)
+    int8_settings = torch_settings.model_copy(update={"embed_backend": "onnx-int8"})
+    int8 = onnx_encoders["onnx-int8"]
+    store = _ingest(torch_settings, embed_model, corpus).store
+    ids = sorted(_sentences(store))[:5]
+    before = np.asarray(store.sentence_embeddings(ids))
+    passages = store.passage_count()
+    question = "Who is the keeper Warden11?"
+
+    with pytest.raises(ConfigError, match="embedded with"):
+        Asker(Replica.open(store, int8_settings), int8, int8_settings).ask(question)
+
+    report = Ingestor(Replica.open(store, int8_settings), lambda: int8, int8_settings).sync(
+        [corpus]
+    )
+    assert report.counts["updated"] == DOCS and report.embedded == 3 * DOCS
+    assert store.sentence_count() == 3 * DOCS and store.passage_count() == passages
+    assert {r.embed_model for r in store.list_documents()} == {"bundled:all-MiniLM-L6-v2+onnx-int8"}
+    after = np.asarray(store.sentence_embeddings(ids))
+    cosines = (before * after).sum(axis=1)
+    assert (cosines < 0.99999).any() and (cosines > 0.9).all()  # new vectors, the same meaning
+
+    with pytest.raises(ConfigError, match="embedded with"):
+        Asker(Replica.open(store, torch_settings), embed_model, torch_settings).ask(question)
+    answer = Asker(Replica.open(store, int8_settings), int8, int8_settings).ask(question)
+    assert answer.answered and answer.citations[0].document == "ledger-11.txt"
