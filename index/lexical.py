@@ -7,18 +7,18 @@ with the store by :mod:`index.replica`; it also holds each sentence's
 position, so a hit's next sentence is found without asking the store.
 
 Why SQLite FTS5 (the standard library's ``sqlite3``), measured against the
-bm25s index it replaces (``benchmarks/lexical.py``, README): bm25s builds an
+bm25s index it replaces (``benchmarks/retrieval.py``, README): bm25s builds an
 immutable sparse matrix, so every change rebuilt it from every sentence in
-memory (1M sentences: minutes and gigabytes, on every ingest, in every
-serving process); FTS5 updates in place and keeps its postings on disk with
-SQLite's page cache as the only memory. FTS5 proposes candidates by its own
+memory, in every serving process (over the kernel documentation, 270k
+sentences, the rebuild crashed after 52 s at 5 GB, issue #8); FTS5 updates
+in place and keeps its postings on disk with SQLite's page cache as the only
+memory. FTS5 proposes candidates by its own
 ``bm25()`` and :meth:`LexicalIndex.search` ranks them by the Lucene BM25
 that bm25s used, so the ranking is the one measured before: the same page
 hit on BlockchainSolana, BM25 alone and fused (``benchmarks/retrieval.py``,
-same run). Words are our own
-tokens (Snowball stems, stopwords dropped; :func:`tokenize`), stored as
-text for FTS5's plain ``unicode61`` tokenizer, so BM25 and word coverage
-agree on what a word is.
+same run). Words are our own tokens (Snowball stems, stopwords dropped;
+:func:`tokenize`), stored as text for FTS5's plain ``unicode61`` tokenizer,
+so BM25 and word coverage agree on what a word is.
 """
 
 from __future__ import annotations
