@@ -746,6 +746,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             else "from an empty store"
         )
         results.append(result)
+        # Each size's figures are kept as they come: a later size may take an hour.
+        (work / f"result-{size}.json").write_text(json.dumps(result, indent=2, default=str))
         if not args.json:
             print_size(result)
     copies = max(r["kernel_copies"] for r in results)

@@ -278,14 +278,20 @@ def load_embedding(settings: Settings) -> Encoder:
             embed_batch_size=settings.embed_batch_size,
             **common,
         )
-    from transformers import AutoTokenizer
+    # The fast tokenizer from its tokenizer.json, not AutoTokenizer: AutoTokenizer reads
+    # the model config through transformers' modelling code, which imports torch (2 s of
+    # a cold start that the ONNX backends otherwise never pay once their model is built).
+    from transformers import PreTrainedTokenizerFast
 
     from footnotes.index.onnx_model import cached_model
 
     layout = _layout(settings.embed_model, path)
     onnx_path = cached_model(layout, settings.embed_model, settings.embed_backend, _cache(settings))
     return Encoder(
-        tokenizer=AutoTokenizer.from_pretrained(str(layout.transformer)),
+        tokenizer=PreTrainedTokenizerFast.from_pretrained(
+            str(layout.transformer),
+            model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+        ),
         max_length=layout.max_seq_length,
         runner=_OnnxRunner(onnx_path),
         embed_batch_size=settings.embed_batch_size,

@@ -1,7 +1,9 @@
 """One object for the long-running edges (chat, HTTP API): every collection of a store.
 
-Loads the embedding model once and opens a :class:`Store`, :class:`Asker` and
-:class:`Ingestor` per collection on first use. It holds no per-user state:
+Loads the embedding model once and opens a :class:`Replica` (the store and
+this process's lexical index of it) and an :class:`Asker` per collection on
+first use; the Chroma client is made on first use too, and again after a
+server that was down comes back. It holds no per-user state:
 conversations and selections live with the caller (``gr.State``, the request).
 Ingest, upload and remove are serialised by a lock, so two uploads of one
 file name cannot interleave; asking takes no lock of its own, since each
