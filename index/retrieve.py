@@ -6,8 +6,9 @@ gold context is among the top 3 sentences for 0.95 of questions with RRF of
 dense and BM25 sentence rankings, against 0.88 dense alone, 0.90 BM25 alone,
 and 0.90 when passage-level similarity is fused in as well (see README).
 
-A question costs the answer, not the store: one version check (the replica
-catches up by delta only when the store changed), one dense query, one BM25
+A question costs the answer, not the store: one version check (made by the
+caller, ``Asker.check``: the replica catches up by delta only when the store
+changed), one dense query, one BM25
 query over the on-disk index, and the stored vectors of the few BM25 hits
 the dense query did not return.
 """
@@ -43,7 +44,11 @@ class Retrieval:
 
 
 class Retriever:
-    """Retrieves sentences for a query from one collection."""
+    """Retrieves sentences for a query from one collection.
+
+    The caller keeps the replica current (``Replica.refresh``) before asking,
+    so that a question reads the store's version once, not once per step.
+    """
 
     def __init__(self, replica: Replica, embed_model: BaseEmbedding, settings: Settings) -> None:
         self.replica = replica
@@ -52,7 +57,6 @@ class Retriever:
 
     def retrieve(self, query: str, k: int = 20) -> Retrieval:
         """The ``k`` best sentences for ``query``, each with dense, lexical and fused scores."""
-        self.replica.refresh()
         store, lexical = self.replica.store, self.replica.lexical
         depth = max(k, self.settings.candidates)
         with single_thread():

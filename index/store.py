@@ -479,11 +479,11 @@ def _dimension(vectors: Any) -> int:
     return int(shape[-1]) if len(shape) == 2 and shape[0] else 1
 
 
-def sentence_id(passage_id: str, start: int) -> str:
+def _sentence_id(passage_id: str, start: int) -> str:
     return f"{passage_id}/{start}"
 
 
-def passage_id(document: Document, index: int) -> str:
+def _passage_id(document: Document, index: int) -> str:
     return f"{document.id}#{document.content_hash[:12]}:{index}"
 
 
@@ -498,7 +498,7 @@ def _rows(
     metas: list[dict[str, str | int]] = []
     nodes = []
     for p in passages:
-        pid = passage_id(document, p.index)
+        pid = _passage_id(document, p.index)
         shared: dict[str, str | int] = {
             "title": document.title,
             "section": p.section or "",
@@ -510,7 +510,7 @@ def _rows(
         for start, end in p.sentences:
             sentences.append(
                 SentenceHit(
-                    id=sentence_id(pid, start),
+                    id=_sentence_id(pid, start),
                     document_id=document.id,
                     passage_id=pid,
                     position=len(sentences),
