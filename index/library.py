@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,7 @@ class Library:
         self._askers: dict[str, Asker] = {}
         self._open = threading.Lock()
         self._write = threading.Lock()
+        self._names = _NameLocks()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Library:
@@ -113,12 +116,10 @@ class Library:
         return self.store(collection).document_text(doc_id)
 
     def _ingestor(self, replica: Replica) -> Ingestor:
-        return Ingestor(replica, lambda: self.embed_model, self.settings)
+        return Ingestor(replica, lambda: self.embed_model, self.settings, write_lock=self._write)
 
     def ingest(self, paths: list[Path], collection: str | None = None) -> SyncReport:
-        replica = self.replica(collection)
-        with self._write:
-            return self._ingestor(replica).sync(paths)
+        return self._ingestor(self.replica(collection)).sync(paths)
 
     def add_files(
         self, files: list[tuple[str, Path]], collection: str | None = None, *, copy: bool = False
@@ -146,7 +147,7 @@ class Library:
             if names.count(name) > 1:
                 raise ConfigError(f"{name!r} appears more than once among the files to add")
         folder.mkdir(parents=True, exist_ok=True)
-        with self._write:
+        with self._names.hold(store.name, names):
             placed: list[_Placed] = []
             try:
                 for name, source in files:
@@ -168,8 +169,7 @@ class Library:
                     p.keep()
                 else:
                     p.undo()
-                reason = got.reason.replace(str(p.target.resolve()), p.name)
-                reason = reason.replace(str(p.target), p.name)
+                reason = _public_reason(got.reason, p, store)
                 outcomes.append(FileOutcome(p.name, got.status, p.name, reason, got.passages))
             return SyncReport(outcomes, report.embedded)
 
@@ -177,7 +177,7 @@ class Library:
         """Remove a document, and its file if it was uploaded; False if it is not stored."""
         replica = self.replica(collection)
         store = replica.store
-        with self._write:
+        with self._names.hold(store.name, [doc_id]), self._write:
             record = store.get_document(doc_id)
             if record is None or not replica.remove(doc_id):
                 return False
@@ -188,6 +188,43 @@ class Library:
 
 
 _INGESTED = ("added", "updated", "unchanged")
+
+
+@dataclass
+class _Held:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
+class _NameLocks:
+    """A lock per (collection, document name), made on demand and dropped when unused."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: dict[tuple[str, str], _Held] = {}
+
+    @contextmanager
+    def hold(self, collection: str, names: Iterable[str]) -> Iterator[None]:
+        """Hold the locks of ``names`` (taken in sorted order, so two callers cannot deadlock)."""
+        keys = sorted({(collection, name) for name in names})
+        with self._guard:
+            entries = [self._held.setdefault(key, _Held()) for key in keys]
+            for entry in entries:
+                entry.users += 1
+        taken: list[_Held] = []
+        try:
+            for entry in entries:
+                entry.lock.acquire()
+                taken.append(entry)
+            yield
+        finally:
+            for entry in reversed(taken):
+                entry.lock.release()
+            with self._guard:
+                for key, entry in zip(keys, entries):
+                    entry.users -= 1
+                    if entry.users == 0:
+                        del self._held[key]
 
 
 @dataclass(frozen=True)
@@ -233,6 +270,21 @@ class _Placed:
             self.target.unlink(missing_ok=True)
         if self.backup is not None:
             os.replace(self.backup, self.target)
+
+
+def _public_reason(reason: str, placed: _Placed, store: Store) -> str:
+    """A sync's reason for an uploaded file, naming no path on the server."""
+    if not reason:
+        return reason
+    other = store.get_document(placed.name)
+    target = str(placed.target.resolve())
+    if other is not None and other.source_path and other.source_path != target:
+        if other.source_path in reason:  # the id is held by a file ingested from a folder
+            return (
+                f"{placed.name}: a document of this name, ingested from another source, is "
+                "already in the collection; upload it under another name, or remove that one"
+            )
+    return reason.replace(target, placed.name).replace(str(placed.target), placed.name)
 
 
 def _stored(store: Store, placed: _Placed) -> bool:

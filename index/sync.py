@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,14 +100,24 @@ class Ingestor:
     """Syncs files into a collection (its :class:`Replica`) with an embedding model."""
 
     def __init__(
-        self, replica: Replica, embed_model: Callable[[], BaseEmbedding], settings: Settings
+        self,
+        replica: Replica,
+        embed_model: Callable[[], BaseEmbedding],
+        settings: Settings,
+        write_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
-        """``embed_model`` is a factory: the model loads only if something must be embedded."""
+        """``embed_model`` is a factory: the model loads only if something must be embedded.
+
+        ``write_lock`` is held around each store write (a document put or removed), and
+        only there: reading, parsing and embedding run outside it, so a slow or hostile
+        file delays nobody else's writes (the server passes its library's lock).
+        """
         self.replica = replica
         self.store = replica.store
         self._load_embed_model = embed_model
         self._embed_model: BaseEmbedding | None = None
         self.settings = settings
+        self._write_lock = write_lock if write_lock is not None else nullcontext()
 
     @property
     def embed_model(self) -> BaseEmbedding:
@@ -138,8 +149,11 @@ class Ingestor:
         run.finish()
         for folder in found.folders:
             for record in catalogue.values():
-                gone = record.source_root == str(folder) and record.id not in seen
-                if gone and self.replica.remove(record.id):
+                if record.source_root != str(folder) or record.id in seen:
+                    continue
+                with self._write_lock:
+                    removed = self.replica.remove(record.id)
+                if removed:
                     report.outcomes.append(FileOutcome(record.id, "removed", record.source_path))
         return report
 
@@ -206,7 +220,8 @@ class Ingestor:
             embed_model=self.settings.embed_identity(),
         )
         vectors = np.concatenate(item.vectors) if item.vectors else np.zeros((0, 1), np.float32)
-        self.replica.put(record, doc, item.passages, vectors)
+        with self._write_lock:
+            self.replica.put(record, doc, item.passages, vectors)
         report.outcomes.append(
             FileOutcome(doc.id, item.status, str(item.source.path), passages=len(item.passages))
         )

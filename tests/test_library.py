@@ -144,3 +144,54 @@ def test_remove_deletes_an_uploaded_file_but_not_an_ingested_one(
     assert kept.exists()  # the user's own file is never deleted
     assert library.documents() == []
     assert library.remove("up.txt") is False
+
+
+def test_a_slow_upload_delays_neither_another_upload_nor_a_question(
+    library: Library, tmp_path: Path
+) -> None:
+    """The write lock is held for store writes only: while one large file is read and
+    embedded (seconds), another user's small file is added and answered from."""
+    words = "harbour ferry lantern orchard granite meadow beacon quarry".split()
+    lines = [
+        f"Record {i} notes that the {words[i % 8]} near gate {i} was inspected in week {i % 52}."
+        for i in range(1500)
+    ]
+    big = write(tmp_path / "in" / "ledger.txt", "\n\n".join(lines) + "\n")
+    small = write(tmp_path / "in" / "memo.txt", "The night ferry to Vardø leaves from pier 7.\n")
+    library.replica()  # open the collection before the race
+    outcome: list[str] = []
+
+    def upload_big() -> None:
+        (o,) = library.add_files([("ledger.txt", big)]).outcomes
+        outcome.append(o.status)
+
+    slow = threading.Thread(target=upload_big)
+    slow.start()
+    placed = library.settings.uploads() / "files" / "ledger.txt"
+    while not placed.exists() and slow.is_alive():  # the large file is inside its sync
+        threading.Event().wait(0.01)
+    (added,) = library.add_files([("memo.txt", small)]).outcomes
+    answer = library.ask("Which pier does the night ferry to Vardø leave from?")
+    still_running = slow.is_alive()
+    slow.join()
+
+    assert added.status == "added"
+    assert answer.answered and answer.citations[0].document == "memo.txt"
+    assert still_running, "the small upload and the question waited for the large upload"
+    assert outcome == ["added"]
+    assert {r.id for r in library.documents()} == {"ledger.txt", "memo.txt"}
+
+
+def test_an_upload_whose_name_is_held_by_a_folder_file_names_no_server_path(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "shared-drive"
+    write(folder / "notes.txt", "The lamp in the hall is blue.\n")
+    library.ingest([folder])
+    upload = write(tmp_path / "incoming" / "notes.txt", "The lamp in the hall is green.\n")
+
+    (outcome,) = library.add_files([("notes.txt", upload)]).outcomes
+
+    assert outcome.status == "failed"
+    assert "notes.txt" in outcome.reason and str(tmp_path) not in outcome.reason
+    assert "blue" in library.document_text("notes.txt")
