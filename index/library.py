@@ -278,12 +278,12 @@ def _public_reason(reason: str, placed: _Placed, store: Store) -> str:
         return reason
     other = store.get_document(placed.name)
     target = str(placed.target.resolve())
-    if other is not None and other.source_path and other.source_path != target:
-        if other.source_path in reason:  # the id is held by a file ingested from a folder
-            return (
-                f"{placed.name}: a document of this name, ingested from another source, is "
-                "already in the collection; upload it under another name, or remove that one"
-            )
+    held_elsewhere = other is not None and other.source_path not in ("", target)
+    if held_elsewhere and other is not None and other.source_path in reason:
+        return (  # the id is held by a file ingested from a folder on the server
+            f"{placed.name}: a document of this name, ingested from another source, is "
+            "already in the collection; upload it under another name, or remove that one"
+        )
     return reason.replace(target, placed.name).replace(str(placed.target), placed.name)
 
 

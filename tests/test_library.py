@@ -151,7 +151,7 @@ def test_a_slow_upload_delays_neither_another_upload_nor_a_question(
 ) -> None:
     """The write lock is held for store writes only: while one large file is read and
     embedded (seconds), another user's small file is added and answered from."""
-    words = "harbour ferry lantern orchard granite meadow beacon quarry".split()
+    words = ["harbour", "ferry", "lantern", "orchard", "granite", "meadow", "beacon", "quarry"]
     lines = [
         f"Record {i} notes that the {words[i % 8]} near gate {i} was inspected in week {i % 52}."
         for i in range(1500)
