@@ -304,6 +304,18 @@ class LexicalIndex:
         got = self._db().execute("SELECT id, content_hash, embed_model FROM documents")
         return {str(i): (str(h), str(m)) for i, h, m in got}
 
+    def content_hashes(self, document_ids: Sequence[str]) -> dict[str, str]:
+        """The indexed version (content hash) of each of ``document_ids`` that is indexed."""
+        out: dict[str, str] = {}
+        for start in range(0, len(document_ids), _SQL_BATCH):
+            part = list(document_ids[start : start + _SQL_BATCH])
+            marks = ",".join("?" * len(part))
+            got = self._db().execute(
+                f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", part
+            )
+            out.update((str(i), str(h)) for i, h in got)
+        return out
+
     def document_version(self, document_id: str) -> tuple[str, str] | None:
         got = (
             self._db()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from footnotes.index.lexical import LexicalIndex
@@ -124,6 +124,29 @@ class Replica:
             return False
         self.lexical.mark_applied([(change.id, change.seq)], {})
         return True
+
+    def reconcile(self, records: Iterable[DocumentRecord]) -> int:
+        """Repair the change log from the catalogue ``records`` (all of them, as a writer
+        reads them before a sync); how many documents needed it.
+
+        A writer killed between a document's write and the change that announces it
+        (or between a removal and its change) leaves the store right but the log short,
+        so other processes would never re-read that document; its own index still
+        holds the version before the write. So after catching up, every document whose
+        indexed version differs from its record (or that has no record any more) is
+        announced again and applied here. Harmless if another writer is merely midway:
+        a change applied twice converges.
+        """
+        self._start()
+        local = self.lexical.documents()
+        stored = {r.id: (r.content_hash, r.embed_model) for r in records}
+        unannounced = [d for d, version in stored.items() if local.get(d) != version]
+        unannounced += [d for d in local if d not in stored]
+        for doc_id in unannounced:
+            change = self.store.announce(doc_id)
+            self._apply([doc_id])
+            self.lexical.mark_applied([(change.id, change.seq)], {})
+        return len(unannounced)
 
     def _start(self) -> None:
         """Follow the store before the first write, so that a new index is not later

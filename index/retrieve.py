@@ -6,6 +6,10 @@ gold context is among the top 3 sentences for 0.95 of questions with RRF of
 dense and BM25 sentence rankings, against 0.88 dense alone, 0.90 BM25 alone,
 and 0.90 when passage-level similarity is fused in as well (see README).
 
+Dense hits are kept only for the document versions the replica holds (the
+ones whose writes were logged), so rows of a write in progress, or of one
+whose writer was killed midway, are never cited.
+
 A question costs the answer, not the store: one version check (made by the
 caller, ``Asker.check``: the replica catches up by delta only when the store
 changed), one dense query, one BM25
@@ -61,7 +65,7 @@ class Retriever:
         depth = max(k, self.settings.candidates)
         with single_thread():
             embedding = self.embed_model.get_query_embedding(query)
-        dense_hits = store.search_sentences(embedding, depth)
+        dense_hits = self._current(store.search_sentences(embedding, depth))
         lexical_hits = lexical.search(query, depth)
 
         fused: dict[str, float] = {}
@@ -92,3 +96,10 @@ class Retriever:
             for i in ranked
         ]
         return Retrieval(hits, lexical.idf_function(), lexical.following([h.id for h in hits]))
+
+    def _current(self, hits: list[SentenceHit]) -> list[SentenceHit]:
+        """The dense hits of the document versions the replica holds. The rows of a version
+        not yet logged (being written, or left by a writer killed midway) are not citable:
+        their document's record and text may still be the older version's."""
+        known = self.replica.lexical.content_hashes(sorted({h.document_id for h in hits}))
+        return [h for h in hits if known.get(h.document_id) == h.content_hash]

@@ -113,6 +113,7 @@ class SentenceHit:
     dense: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
+    content_hash: str = ""  # the document version the row belongs to ("" where not read)
 
 
 @dataclass(frozen=True)
@@ -375,6 +376,12 @@ class Store:
         self._documents.delete(ids=[doc_id])
         return self._log(doc_id)
 
+    @reachable
+    def announce(self, doc_id: str) -> Change:
+        """Log a change for a document without writing it: how a writer repairs the log
+        when it finds a write that was never logged (its writer killed in between)."""
+        return self._log(doc_id)
+
     def _log(self, doc_id: str) -> Change:
         seq = time.time_ns()
         change = Change(f"{seq:020d}-{uuid.uuid4().hex[:12]}", seq, doc_id)
@@ -579,6 +586,7 @@ def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
             end=int(end),
             text=str(text),
             dense=dense,
+            content_hash=str(meta.get("content_hash", "")),
         )
     # A row written before this shape: the text in ``documents``, each field a key.
     return SentenceHit(
@@ -593,6 +601,7 @@ def _sentence(sid: str, text: str, meta: Any, dense: float) -> SentenceHit:
         end=int(meta["end"]),
         text=text,
         dense=dense,
+        content_hash=str(meta.get("content_hash", "")),
     )
 
 

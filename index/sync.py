@@ -132,6 +132,8 @@ class Ingestor:
             status: Status = "failed" if r.missing else "skipped"
             report.outcomes.append(FileOutcome(r.document, status, r.path, r.reason))
         catalogue = {r.id: r for r in self.store.iter_documents()}
+        with self._write_lock:  # a writer killed before logging its last write: log it now
+            self.replica.reconcile(catalogue.values())
         run = _Run(self, report, progress, len(found.sources))
         seen: set[str] = set()
         for source in found.sources:
