@@ -331,3 +331,80 @@ def test_kill_9_at_several_points_of_an_ingest_converges_to_a_clean_ingest(
             ask_between(name, question)
             rerun(name)
             _same_store(_snapshot(client, name), second)
+
+
+def _snapshot_of(store: Path, name: str) -> dict[str, Any]:
+    """:func:`_snapshot` of an embedded store, read in a process of its own (an embedded
+    Chroma store is opened by one process at a time)."""
+    import json
+    import sys
+
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import chromadb; "
+        "from chromadb.config import Settings; from test_crash import _snapshot; "
+        "c = chromadb.PersistentClient(path=sys.argv[2], "
+        "settings=Settings(anonymized_telemetry=False)); "
+        "print(json.dumps(_snapshot(c, sys.argv[3]), default=lambda a: a.tolist()))"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).parent), str(store), name],
+        capture_output=True, text=True, timeout=STARTUP_SECONDS,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    return dict(json.loads(got.stdout))
+
+
+def _indexed_documents(store: Path, name: str) -> int:
+    """Documents in a CLI's lexical index: it applies each one right after storing it."""
+    import sqlite3
+
+    path = store / "lexical" / f"{name}.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.1) as db:
+            return int(db.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.Error:  # being created or written: look again
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_9_of_an_ingest_into_the_embedded_store_converges(tmp_path: Path) -> None:
+    import json
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    _write_version(docs, 1)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+
+    def footnotes(store: Path, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [str(BIN / "footnotes"), *args, "--store", str(store), "--collection", "laptop"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def finish(process: subprocess.Popen[bytes]) -> bytes:
+        out, err = process.communicate(timeout=STARTUP_SECONDS + WRITE_SECONDS)
+        assert process.returncode == 0, err.decode()
+        return out
+
+    finish(footnotes(tmp_path / "clean", "ingest", str(docs)))
+    clean = _snapshot_of(tmp_path / "clean", "laptop")
+    for point in (1, 5):
+        store = tmp_path / f"killed-{point}"
+        process = footnotes(store, "ingest", str(docs))
+        deadline = time.monotonic() + STARTUP_SECONDS + WRITE_SECONDS
+        while _indexed_documents(store, "laptop") < point:
+            assert process.poll() is None and time.monotonic() < deadline, "ended before the kill"
+            time.sleep(0.005)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+        question = "When was the lighthouse in Ostrava rebuilt?"
+        answer = json.loads(finish(footnotes(store, "ask", question, "--json")))
+        for c in (*answer["citations"], *answer["related"]):  # each file holds what is stored
+            text = (docs / c["document"]).read_text(encoding="utf-8")
+            assert text[c["start"] : c["end"]] == c["quote"]
+        finish(footnotes(store, "ingest", str(docs)))
+        _same_store(_snapshot_of(store, "laptop"), clean)
