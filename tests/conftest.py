@@ -33,7 +33,12 @@ SAMPLE_ARTICLE = SAMPLES / "belarus-russia-security-alliance.txt"
 SHARED = ROOT.parent / "shared"
 SOLANA_PDF = SHARED / "data" / "blockchain_solana" / "source_files" / "BlockchainSolana.pdf"
 needs_shared = pytest.mark.skipif(
-    not SOLANA_PDF.is_file(), reason=f"needs the shared test data at {SHARED} (CI has it)"
+    not SOLANA_PDF.is_file(),
+    reason=(
+        f"needs the outside Solana dataset at {SOLANA_PDF.relative_to(SHARED.parent)}, which is "
+        "not part of the repository: CI has it; to run these, put a copy of the project's "
+        "shared/ folder beside the clone"
+    ),
 )
 BIN = Path(sys.executable).parent  # the venv's bin: `chroma` and `footnotes` live here
 
