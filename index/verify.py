@@ -68,7 +68,9 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|[A-Za-z]+(?:-[A-Za-z]+)?"
 _NEGATIONS = frozenset(
     ["not", "no", "never", "none", "neither", "nor", "without", "cannot", "unlikely"]
 )
-_NEGATION = re.compile(r"\b(?:\w+n[\u2019']t|" + "|".join(sorted(_NEGATIONS)) + r")\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(?:\w+n[\u2019']t|" + "|".join(sorted(_NEGATIONS)) + r")\b", re.IGNORECASE
+)
 _CAPITALISED = re.compile(r"\b[A-Z][\w\u2019'-]*")
 _WORD = re.compile(r"[^\W_]+")
 # fmt: off
