@@ -10,6 +10,8 @@ from footnotes.errors import (
     DocumentError,
     EmptyDocumentError,
     FootnotesError,
+    InputError,
+    NotFound,
     StoreError,
     UnsupportedFileError,
 )
@@ -20,6 +22,8 @@ __all__ = [
     "DocumentError",
     "EmptyDocumentError",
     "FootnotesError",
+    "InputError",
+    "NotFound",
     "Settings",
     "StoreError",
     "UnsupportedFileError",

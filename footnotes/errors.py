@@ -28,5 +28,20 @@ class StoreUnavailable(StoreError):
     """The Chroma server cannot be reached: try again later (HTTP 503), not "not found"."""
 
 
+class NotFound(StoreError):
+    """No such collection or document, or nothing in it to answer from (HTTP 404): the
+    caller asked for something absent, as opposed to a store that failed (HTTP 500)."""
+
+
 class ConfigError(FootnotesError):
     """A setting is invalid."""
+
+
+class ModelMismatch(ConfigError):
+    """The collection was embedded with another model than the one asking: the server's
+    configuration is at fault, not the request (HTTP 500)."""
+
+
+class InputError(FootnotesError):
+    """A question, history or input line is empty, malformed or over a limit: the
+    caller's to fix (HTTP 400; ``FILE:N: reason`` for a line of a file)."""

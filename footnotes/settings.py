@@ -77,6 +77,31 @@ class Settings(BaseSettings):
         False, description="Allow binding beyond loopback with no auth or token."
     )
     max_upload_mb: int = Field(50, description="Largest accepted upload, in MB.")
+    max_body_kb: int = Field(
+        1024, ge=1, description="Largest request body but uploads, in KB (413 above it)."
+    )
+    max_question_chars: int = Field(
+        4000, ge=1, description="Longest question, in characters, on every entry point."
+    )
+    max_history_turns: int = Field(
+        50, ge=0, description="Most earlier messages a question may carry (API, batch, eval)."
+    )
+    max_history_chars: int = Field(
+        50_000, ge=0, description="Most characters in all of a question's earlier messages."
+    )
+    login_max_failures: int = Field(
+        10, ge=1, description="Failed logins (or wrong API tokens) from one address that lock it."
+    )
+    login_window_seconds: float = Field(
+        300, gt=0, description="The window in which those failures are counted."
+    )
+    login_lockout_seconds: float = Field(
+        300, gt=0, description="How long a locked address is answered 429."
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1",
+        description="Proxies whose X-Forwarded-For names the client (uvicorn forwarded_allow_ips).",
+    )
     upload_dir: Path | None = Field(
         None, description="Where uploads are kept; default STORE/uploads."
     )

@@ -4,21 +4,24 @@ Rows are JSON lines ``{"question", "answers"?, "gold"?, "answerable"?,
 "history"?, "pages"?}``: ``answers`` are strings the answer should contain,
 ``gold`` a substring of the supporting passage, ``pages`` (1-based) the pages
 where the support lies, for sets whose gold text does not match the extracted
-text verbatim. Matching is case- and space-insensitive.
+text verbatim. Matching is case- and space-insensitive. The file is read a line
+at a time and each row is held to the same bounds as a question asked anywhere
+else (``index/ask.py``), so a bad row is named before any question is asked.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from footnotes.errors import FootnotesError
+from footnotes.errors import FootnotesError, InputError
 from footnotes.index.answer import Answer
-from footnotes.index.ask import Turn, parse_history
+from footnotes.index.ask import Turn, check_history, check_question, parse_history
+from footnotes.index.jsonl import at, read_json_lines
+from footnotes.settings import Settings
 
 
 class _Asks(Protocol):
@@ -81,33 +84,39 @@ class EvalReport:
         }
 
 
-def load_rows(path: Path) -> list[EvalRow]:
-    """Parse a question file, or raise :class:`FootnotesError` naming the bad line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise FootnotesError(f"{path}: cannot read ({exc.strerror})") from exc
+def load_rows(path: Path, settings: Settings | None = None) -> list[EvalRow]:
+    """Parse a question file a line at a time, or raise :class:`InputError` naming the
+    first bad line (``FILE:N: reason``): not UTF-8 or JSON, not a row, a question or
+    history over the limits of ``settings`` (the defaults when None)."""
+    limits = settings if settings is not None else Settings.model_construct()
     rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, raw in read_json_lines(path, limits.max_body_kb * 1024):
         try:
-            raw = json.loads(line)
-            rows.append(
-                EvalRow(
-                    question=str(raw["question"]),
-                    answers=[str(a) for a in raw.get("answers") or []],
-                    gold=str(raw["gold"]) if raw.get("gold") else None,
-                    answerable=bool(raw.get("answerable", True)),
-                    history=parse_history(raw.get("history")),
-                    pages=[int(p) for p in raw.get("pages") or []],
-                )
-            )
-        except (ValueError, KeyError, TypeError, FootnotesError) as exc:
-            raise FootnotesError(f"{path}:{number}: not an eval row ({exc})") from exc
+            row = _row(raw)
+        except (ValueError, TypeError, FootnotesError) as exc:
+            raise at(path, number, f"not an eval row ({exc})") from exc
+        try:
+            check_question(row.question, limits)
+            check_history(row.history, limits)
+        except InputError as exc:
+            raise at(path, number, exc) from exc
+        rows.append(row)
     if not rows:
-        raise FootnotesError(f"{path}: no questions")
+        raise InputError(f"{path}: no questions")
     return rows
+
+
+def _row(raw: Any) -> EvalRow:
+    if not isinstance(raw, dict) or not isinstance(raw.get("question"), str):
+        raise InputError("expected an object with a 'question' string")
+    return EvalRow(
+        question=raw["question"],
+        answers=[str(a) for a in raw.get("answers") or []],
+        gold=str(raw["gold"]) if raw.get("gold") else None,
+        answerable=bool(raw.get("answerable", True)),
+        history=parse_history(raw.get("history")),
+        pages=[int(p) for p in raw.get("pages") or []],
+    )
 
 
 def normalise(text: str) -> str:

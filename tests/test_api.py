@@ -314,7 +314,8 @@ def test_upload_a_failed_replacement_keeps_the_previous_file(
 ) -> None:
     assert upload(http, "replace", ("notes.txt", LIGHTHOUSE.encode())).status_code == 200
     broken = upload(http, "replace", ("notes.txt", b"\x00\x01\x02 binary"))
-    assert broken.status_code == 207 and broken.json()["files"][0]["status"] == "failed"
+    assert broken.status_code == 422  # nothing was ingested: a client error, not 207
+    assert broken.json()["detail"].startswith("no file of the upload was ingested: notes.txt:")
     kept = api.settings.uploads() / "replace" / "notes.txt"
     assert kept.read_text(encoding="utf-8") == LIGHTHOUSE
     text = http.get("/api/documents/notes.txt/text", params={"collection": "replace"}).json()

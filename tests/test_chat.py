@@ -302,13 +302,15 @@ def test_open_in_document_shows_the_whole_text_scrolled_to_the_quote(
 
 
 @pytest.mark.slow
-def test_empty_question_and_empty_collection_are_refused(library: Library) -> None:
+def test_empty_question_is_a_hint_and_empty_collection_is_refused(library: Library) -> None:
     import gradio as gr
 
-    with pytest.raises(gr.Error, match="Type a question"):
-        next(chat.respond(library, "   ", [], None))
-    with pytest.raises(gr.Error, match="empty"):
+    ((chatbot, conversation, sources, textbox),) = list(chat.respond(library, "   ", [], None))
+    assert textbox["placeholder"].startswith("Type a question first")  # no gr.Error for it
+    assert conversation == [] and chatbot == sources == gr.skip()
+    with pytest.raises(gr.Error, match="empty") as caught:
         next(chat.respond(library, QUESTION, [], "nothing-here"))
+    assert caught.value.print_exception is False  # an expected error: no traceback
 
 
 @pytest.mark.slow

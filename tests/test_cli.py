@@ -180,3 +180,37 @@ def test_docs_remove_and_errors_as_one_line(cli: Cli) -> None:
     )
     assert [r.id for r in store.list_documents()] == [ARTICLE_ID]
     assert {p.document_id for p in list(store.iter_passages())} == {ARTICLE_ID}
+
+
+def test_batch_and_eval_name_a_bad_line_in_one_line(cli: Cli, tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes(
+        json.dumps({"question": QUESTION}).encode()
+        + b'\n{"question": "caf\xe9?"}\n{"question": 1}\n'
+    )
+    undecodable = cli("ask", "--batch", str(batch))
+    assert [json.loads(line)["question"] for line in undecodable.stdout.splitlines()] == [QUESTION]
+    assert assert_one_line_error(undecodable) == (
+        f"footnotes: {batch}:2: not UTF-8 text (byte 18 of the line)"
+    )
+
+    batch.write_text(
+        "\n" + json.dumps({"question": "x" * 5000}) + "\n" + json.dumps({"question": QUESTION}),
+        encoding="utf-8",
+    )
+    too_long = cli("ask", "--batch", str(batch))
+    assert too_long.stdout == ""  # stopped at line 2, before answering anything after it
+    assert assert_one_line_error(too_long) == (
+        f"footnotes: {batch}:2: the question is 5,000 characters long; at most 4,000 are "
+        "allowed (FOOTNOTES_MAX_QUESTION_CHARS)"
+    )
+
+    batch.write_text('{"question": "ok?"}\n[1, 2]\n', encoding="utf-8")
+    not_a_row = cli("eval", str(batch))
+    assert assert_one_line_error(not_a_row).startswith(f"footnotes: {batch}:2: not an eval row")
+    batch.write_text('{"question": "ok?"}\n{"question": \n', encoding="utf-8")
+    broken = cli("eval", str(batch))
+    assert assert_one_line_error(broken).startswith(f"footnotes: {batch}:2: invalid JSON")
+
+    single = cli("ask", "y" * 4001)
+    assert "4,001 characters long" in assert_one_line_error(single)

@@ -4,8 +4,11 @@ Thin over :class:`Library`: requests and responses are pydantic models (so
 ``/openapi.json`` is the contract), the answer is exactly the ``ask --json``
 object, and an upload is ingested by the same sync as ``footnotes ingest``,
 reported file by file the same way. Errors convert here, at the edge, to a
-4xx status with ``{"detail": "..."}``: a bad request body is 400 (not
-FastAPI's 422), an unknown collection or document 404.
+status with ``{"detail": "..."}``: a bad request body is 400 (not FastAPI's
+422), an unknown collection or document 404, a known route asked with the
+wrong method 405; what is the server's fault (a store that is down or failed,
+a bug) is 5xx with one line, never 4xx. The bounds of a question and its
+history are the core's (``index/ask.py``), mapped here, not restated.
 
 Uploads are streamed to a staging folder while their size is counted, so a
 body over ``max_upload_mb`` is refused with 413 without being held in memory
@@ -18,6 +21,7 @@ thread pool, so the blocking model never stalls the event loop. (No
 annotations, which name dependencies local to :func:`build_router`.)
 """
 
+import logging
 import secrets
 import shutil
 import uuid
@@ -31,10 +35,13 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from footnotes.errors import (
     DocumentError,
     FootnotesError,
+    ModelMismatch,
+    NotFound,
     StoreError,
     StoreUnavailable,
     UnsupportedFileError,
@@ -53,6 +60,8 @@ from footnotes.ui.uploads import (
 )
 
 _FRAMING_SLACK = 64 * 1024  # multipart boundaries and headers allowed beyond the file bytes
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+log = logging.getLogger("footnotes")
 
 
 # --- models: the contract --------------------------------------------------------------
@@ -62,7 +71,7 @@ class Turn(BaseModel):
     """One earlier message of the conversation."""
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: str
 
 
 class AskRequest(BaseModel):
@@ -70,9 +79,14 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=4000, description="The question.")
+    question: str = Field(
+        description="The question: at most FOOTNOTES_MAX_QUESTION_CHARS (4,000) characters."
+    )
     history: list[Turn] = Field(
-        default_factory=list, max_length=200, description="Earlier messages, oldest first."
+        default_factory=list,
+        description="Earlier messages, oldest first: at most FOOTNOTES_MAX_HISTORY_TURNS (50) "
+        "of at most FOOTNOTES_MAX_HISTORY_CHARS (50,000) characters in all; send the most "
+        "recent ones.",
     )
     collection: str | None = Field(None, description="Collection to ask; default the configured.")
 
@@ -159,7 +173,7 @@ class SyncResult(BaseModel):
 
 
 class ErrorModel(BaseModel):
-    """Every 4xx body: one message a user can act on."""
+    """Every error body: one message a user can act on."""
 
     detail: str
 
@@ -171,37 +185,49 @@ def _errors(*codes: int | str) -> dict[int | str, dict[str, Any]]:
         404: "No such collection or document, or the collection is empty.",
         413: "The upload exceeds FOOTNOTES_MAX_UPLOAD_MB.",
         415: "None of the uploaded files is of a supported type.",
-        "4XX": "Any other client error.",
+        422: "No file of the upload was ingested: see the reasons.",
+        429: "Too many wrong tokens from this address: wait Retry-After seconds.",
+        "4XX": "Any other client error (413: a body over FOOTNOTES_MAX_BODY_KB).",
+        "5XX": "The server's fault: 503 when the store cannot be reached, else 500.",
     }
-    return {c: {"model": ErrorModel, "description": text[c]} for c in (*codes, "4XX")}
+    return {c: {"model": ErrorModel, "description": text[c]} for c in (*codes, "4XX", "5XX")}
 
 
 # --- errors at the edge ----------------------------------------------------------------
 
 
 def error_status(exc: FootnotesError) -> int:
-    """The HTTP status of a core error."""
+    """The HTTP status of a core error: 4xx when the request is at fault, 5xx when the
+    server is (its store down or failing, its model not the collection's)."""
     if isinstance(exc, UnsupportedFileError):
         return 415
     if isinstance(exc, DocumentError):
         return 422
     if isinstance(exc, StoreUnavailable):
         return 503  # the Chroma server is down: try again, nothing is missing
-    if isinstance(exc, StoreError):
+    if isinstance(exc, NotFound):
         return 404  # an empty or unknown collection, or a document not stored
-    return 400  # ConfigError, an empty question, other bad input
+    if isinstance(exc, (StoreError, ModelMismatch)):
+        return 500  # a store that failed, or a server configured with another model
+    return 400  # InputError, ConfigError (a collection or file name): the caller's to change
 
 
 def _describe(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
+        if error.get("type") == "json_invalid":  # loc is ("body", offset), msg a constant
+            reason = (error.get("ctx") or {}).get("error", "cannot parse it")
+            offset = error.get("loc", ("body", None))[-1]
+            parts.append(f"invalid JSON body: {reason} (at character {offset})")
+            continue
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
     return "; ".join(parts) or "invalid request"
 
 
 class _Route(APIRoute):
-    """Converts a bad body to 400 and :class:`FootnotesError` to its 4xx, as ``{"detail"}``."""
+    """Converts a bad body to 400, :class:`FootnotesError` to its status and any other
+    exception (a bug) to 500, each as ``{"detail"}`` of one line; a 5xx is logged."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -212,7 +238,16 @@ class _Route(APIRoute):
             except RequestValidationError as exc:
                 return JSONResponse({"detail": _describe(exc)}, status_code=400)
             except FootnotesError as exc:
-                return JSONResponse({"detail": str(exc)}, status_code=error_status(exc))
+                status = error_status(exc)
+                if status >= 500:
+                    log.warning("api: %s %s: %s", request.method, request.url.path, exc)
+                return JSONResponse({"detail": str(exc)}, status_code=status)
+            except StarletteHTTPException:
+                raise
+            except Exception as exc:
+                log.exception("api: %s %s failed", request.method, request.url.path)
+                detail = f"internal error ({type(exc).__name__}); the server log has the details"
+                return JSONResponse({"detail": detail}, status_code=500)
 
         return route
 
@@ -226,7 +261,7 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
     router = APIRouter(
         route_class=_Route,
         dependencies=dependencies,
-        responses=_errors(401) if settings.api_token else {},
+        responses=_errors(401, 429) if settings.api_token else {},
     )
     limit = settings.max_upload_mb * 1024 * 1024
 
@@ -317,7 +352,7 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         responses={
             207: {"model": SyncResult,
                   "description": "Some files failed or were refused: see each file's status."},
-            **_errors(400, 413, 415),
+            **_errors(400, 413, 415, 422),
         },
         openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
             "schema": {
@@ -337,8 +372,9 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
         """Upload files and ingest them, each under its sanitised file name as document id.
 
         200 when every file was ingested (added, updated or unchanged); 207 when
-        some failed or were refused, each with its reason; 415 when none is of a
-        supported type; 413 when the upload is over ``FOOTNOTES_MAX_UPLOAD_MB``.
+        some were and others failed or were refused, each with its reason; 415
+        when none is of a supported type; 422 when none was ingested (all failed,
+        or failed and refused); 413 when the upload is over ``FOOTNOTES_MAX_UPLOAD_MB``.
         """
         if not upload.files:
             raise HTTPException(400, f"no files in the form field {FILES_FIELD!r}")
@@ -348,11 +384,41 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
             raise HTTPException(
                 415, "no supported file in the upload: " + "; ".join(f.reason for f in report.files)
             )
+        if not any(f.status in _INGESTED for f in report.files):
+            reasons = "; ".join(f.reason for f in report.files)
+            raise HTTPException(422, f"no file of the upload was ingested: {reasons}")
         if report.counts.failed or report.counts.skipped:
             response.status_code = 207
         return report
 
+    _fallback(router)
     return router
+
+
+_INGESTED = ("added", "updated", "unchanged")
+
+
+def _fallback(router: APIRouter) -> None:
+    """Answer every other ``/api`` request: 405 with ``Allow`` when the path is a route's
+    and the method is not, else 404, both as ``{"detail"}``.
+
+    Without it, such a request fell through to the chat mounted at ``/`` and got
+    gradio's 404 page, since Starlette prefers any full match (the mount) to a route
+    that matches the path only. Added last, so every real route comes first.
+    """
+    routes = [r for r in router.routes if isinstance(r, APIRoute)]
+
+    @router.api_route("/{rest:path}", methods=_METHODS, include_in_schema=False)
+    def unmatched(rest: str, request: Request) -> None:
+        path = "/" + rest
+        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
+        if allowed:
+            raise HTTPException(
+                405,
+                f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        raise HTTPException(404, f"no API route {request.url.path}")
 
 
 def _too_large(settings: Settings) -> str:

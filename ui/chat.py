@@ -11,10 +11,17 @@ document's ``[text](javascript:...)`` stays text) and keeps gradio's own
 sanitiser on as a second guard. A click on a marker ``[n]`` is handled in the
 page (``ui/static/page.js``): it shows that answer's sources and brings source ``n``
 into view; "Open in document" asks the server for the whole text.
+
+A question is held to the core's bounds (``index/ask.py``): an over-long one
+is refused at once with the reason, and only the most recent exchanges that
+fit the history bounds are asked after and kept in the session. An error the
+user can act on is shown, and logged as one line, never as a traceback; an
+empty question only changes the textbox's hint.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,9 +31,9 @@ from typing import Any
 
 import gradio as gr
 
-from footnotes.errors import FootnotesError
+from footnotes.errors import FootnotesError, InputError
 from footnotes.index.answer import Answer, Citation
-from footnotes.index.ask import Turn
+from footnotes.index.ask import Turn, recent_history
 from footnotes.index.library import Library
 from footnotes.index.sync import FileOutcome
 from footnotes.ingest.loaders import FORMATS
@@ -41,6 +48,18 @@ SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 Messages = list[dict[str, str]]
 ProgressFn = Callable[[int, int, str], None]
+PLACEHOLDER = "Ask a question; follow-ups may say “he” or “it”."
+EMPTY_HINT = "Type a question first; follow-ups may say “he” or “it”."  # may stay: still true
+log = logging.getLogger("footnotes")
+
+
+def refusal(exc: FootnotesError | str) -> gr.Error:
+    """A core error (or a message) as the chat shows it. It is expected, so the log gets
+    one line and no traceback: ``gr.Error`` prints one unless told not to."""
+    message = str(exc)
+    log.log(logging.INFO if isinstance(exc, (str, InputError)) else logging.WARNING,
+            "chat: %s", message)  # fmt: skip
+    return gr.Error(message, print_exception=False)
 
 
 # --- chat ------------------------------------------------------------------------------
@@ -53,6 +72,13 @@ def history(conversation: Sequence[Exchange]) -> list[Turn]:
         turns.append(Turn("user", exchange.answer.question))
         turns.append(Turn("assistant", exchange.answer.answer))
     return turns
+
+
+def kept(conversation: Sequence[Exchange], settings: Settings) -> list[Exchange]:
+    """The most recent exchanges whose turns fit the history bounds (the core's
+    :func:`recent_history`): what a question is asked after, and what the session keeps."""
+    turns = recent_history(history(conversation), settings)
+    return list(conversation[len(conversation) - len(turns) // 2 :]) if turns else []
 
 
 def messages(conversation: Sequence[Exchange]) -> Messages:
@@ -89,26 +115,30 @@ def respond(
     conversation: list[Exchange],
     collection: str | None,
     delay: float = 0.0,
-) -> Iterator[tuple[Messages, list[Exchange], Any, str]]:
+) -> Iterator[tuple[Any, list[Exchange], Any, Any]]:
     """Answer ``question`` after ``conversation``, streaming the answer as it is shown.
 
     Yields (chatbot messages, conversation, Sources panel, textbox); the
     answer grows a few words at a time (``delay`` seconds apart), and the
-    last yield carries the new conversation and its sources.
+    last yield carries the new conversation and its sources. The conversation
+    asked after, and kept, is the most recent that fits the history bounds
+    (:func:`kept`), plus the new exchange.
 
-    Raises ``gr.Error`` with the reason when nothing can be answered (empty
-    question, empty collection).
+    An empty question yields once, changing only the textbox's placeholder to a
+    hint. Raises ``gr.Error`` with the reason when nothing can be answered
+    (a question over the length limit, an empty collection, the store down).
     """
-    question = (question or "").strip()
-    if not question:
-        raise gr.Error("Type a question first.")
+    if not (question or "").strip():
+        yield gr.skip(), conversation, gr.skip(), gr.update(value="", placeholder=EMPTY_HINT)
+        return
+    conversation = kept(conversation, library.settings)
     try:
         answer = library.ask(question, history(conversation), collection)
     except FootnotesError as exc:
-        raise gr.Error(str(exc)) from exc
+        raise refusal(exc) from exc
     turn = len(conversation)
     before = messages(conversation)
-    asked = {"role": "user", "content": render.question_html(question)}
+    asked = {"role": "user", "content": render.question_html(answer.question)}
     for cut in render.stream_cuts(answer.answer)[:-1]:
         shown = {"role": "assistant", "content": render.answer_html(answer, turn, upto=cut)}
         yield [*before, asked, shown], conversation, gr.skip(), ""
@@ -260,11 +290,11 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
         try:
             return library.collections()
         except FootnotesError as exc:  # the Chroma server is down: say so, keep the page
-            raise gr.Error(str(exc)) from exc
+            raise refusal(exc) from exc
 
     def ask(
         question: str, conversation: list[Exchange], collection: str
-    ) -> Iterator[tuple[Messages, list[Exchange], Any, str]]:
+    ) -> Iterator[tuple[Any, list[Exchange], Any, Any]]:
         yield from respond(library, question, conversation, collection, stream_delay)
 
     def show_document(conversation: list[Exchange], collection: str, evt: gr.EventData) -> str:
@@ -279,7 +309,7 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
 
     def pick_collection(name: str) -> tuple[Any, ...]:
         if name not in choices():
-            raise gr.Error(f"no collection {name!r}")
+            raise refusal(f"no collection {name!r}")
         rows = document_rows(library, name)
         return (name, *new_conversation(), rows, _remove_choices(rows))
 
@@ -297,7 +327,7 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[Any, ...]:
         if not files:
-            raise gr.Error("Choose one or more files to add.")
+            raise refusal("Choose one or more files to add.")
 
         def report(done: int, total: int, name: str) -> None:
             progress((done, total), desc=f"Adding {name}" if done < total else "Done", unit="files")
@@ -341,9 +371,9 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
                     )  # fmt: skip
                     with gr.Row():
                         textbox = gr.Textbox(
-                            placeholder="Ask a question; follow-ups may say “he” or “it”.",
-                            label="Question", show_label=False, elem_id="fn-question", scale=5,
-                            autofocus=True,
+                            placeholder=PLACEHOLDER, label="Question", show_label=False,
+                            elem_id="fn-question", scale=5, autofocus=True,
+                            max_length=settings.max_question_chars,
                         )  # fmt: skip
                         send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
                     clear = gr.Button("New conversation", size="sm")

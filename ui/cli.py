@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from footnotes.errors import FootnotesError
+from footnotes.errors import FootnotesError, InputError
 from footnotes.settings import Settings
 
 app = typer.Typer(
@@ -233,7 +233,8 @@ def ask(
         store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model
     )
     try:
-        from footnotes.index.ask import Asker, parse_history
+        from footnotes.index.ask import Asker, parse_request
+        from footnotes.index.jsonl import at, read_json_lines
 
         asker = Asker.from_settings(settings)
         if batch is None:
@@ -244,12 +245,12 @@ def ask(
             else:
                 typer.echo(render_text(answer.to_dict()))
             return
-        for number, line in enumerate(_read_lines(batch), start=1):
+        # Read a line, answer it, print it: a bad line stops the batch with FILE:N: reason.
+        for number, row in read_json_lines(batch, settings.max_body_kb * 1024):
             try:
-                row = json.loads(line)
-                answer = asker.ask(str(row["question"]), parse_history(row.get("history")))
-            except (ValueError, KeyError, TypeError) as exc:
-                _fail(f"{batch}:{number}: not a question line ({exc})")
+                answer = asker.ask(*parse_request(row))
+            except InputError as exc:
+                raise at(batch, number, exc) from exc
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     except FootnotesError as exc:
         _fail(str(exc))
@@ -279,7 +280,7 @@ def evaluate(
         from footnotes.index.evaluate import evaluate as run_eval
         from footnotes.index.evaluate import load_rows
 
-        rows = load_rows(questions)
+        rows = load_rows(questions, settings)
         report = run_eval(Asker.from_settings(settings), rows)
     except FootnotesError as exc:
         _fail(str(exc))
@@ -358,14 +359,6 @@ def serve(
         run_server(settings)
     except FootnotesError as exc:
         _fail(str(exc))
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(f"{path}: cannot read ({exc.strerror})")
-    return [line for line in text.splitlines() if line.strip()]
 
 
 def render_text(answer: dict[str, Any]) -> str:

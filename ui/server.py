@@ -4,11 +4,15 @@ Wiring only: the API routes live in ``ui/api.py``, the chat in ``ui/chat.py``,
 the answers in ``footnotes.index``. With a root path (``/qa``) the whole
 application is mounted under it, so it answers at ``http://host:port/qa/``
 directly and behind a reverse proxy that passes the path through.
+
+Around the whole application, outermost first: the login throttle
+(``ui/throttle.py``) and the request body limit (``ui/bodylimit.py``), so both
+see every route, ours and gradio's, under the root path too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from footnotes.errors import ConfigError
 from footnotes.settings import Settings
@@ -67,6 +71,7 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
         **page_options(),
     )
     if not settings.root_path:
+        guard(app, settings)
         return app  # type: ignore[no-any-return]
     inner = app  # a mounted app's lifespan is not run by Starlette: run it (gradio's queue) here
     outer = FastAPI(
@@ -77,7 +82,81 @@ def build_app(settings: Settings, library: Library) -> FastAPI:
         lifespan=lambda _: inner.router.lifespan_context(inner),
     )
     outer.mount(settings.root_path, app)
+    guard(outer, settings)
     return outer
+
+
+def guard(app: FastAPI, settings: Settings) -> None:
+    """Wrap ``app``, the outermost application, in the body limit and the login throttle.
+
+    Paths are matched as the client sends them, under the root path: gradio's
+    login route is mounted at the application's path, ``ROOT/login``; the upload
+    routes exempt from the body limit are ``POST ROOT/api/documents`` and gradio's
+    ``POST ROOT/gradio_api/upload``, which enforce ``max_upload_mb`` as they stream.
+    """
+    from gradio.route_utils import API_PREFIX
+
+    from footnotes.ui.bodylimit import BodyLimit
+    from footnotes.ui.throttle import Door, Throttle, ThrottleMiddleware
+
+    root = settings.root_path
+    uploads = {f"{root}/api/documents", f"{root}{API_PREFIX}/upload"}
+    logins = {f"{root}/login", f"{root}/login/"}
+    limit = settings.max_body_kb
+
+    def throttle() -> Throttle:
+        return Throttle(
+            settings.login_max_failures,
+            settings.login_window_seconds,
+            settings.login_lockout_seconds,
+        )
+
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=limit * 1024,
+        exempt=lambda method, path: method == "POST" and path in uploads,
+        detail=f"the request body is larger than the {limit:,} KB limit (FOOTNOTES_MAX_BODY_KB)",
+    )
+    doors = [
+        Door("logins", lambda method, path: method == "POST" and path in logins, 400, throttle()),
+        Door(
+            "API tokens",
+            lambda _, path: path == f"{root}/api" or path.startswith(f"{root}/api/"),
+            401,
+            throttle(),
+        ),
+    ]
+    app.add_middleware(ThrottleMiddleware, doors=doors)  # added last: the outermost
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What ``uvicorn.run`` needs besides the application. ``forwarded_allow_ips`` names the
+    proxies whose ``X-Forwarded-For`` gives the client address (which the login throttle
+    counts by); a client connecting from anywhere else is its own address."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
+        "log_level": "warning",
+    }
+
+
+def _log_to_stderr() -> None:
+    """One line a record for the ``footnotes`` logger (refusals, lockouts, server errors).
+
+    Done here, in the entry point, not on import: a library leaves logging to its host.
+    """
+    import logging
+
+    logger = logging.getLogger("footnotes")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def serve(settings: Settings) -> None:
@@ -94,4 +173,5 @@ def serve(settings: Settings) -> None:
     app = build_app(settings, library)
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     print(f"Footnotes is serving at {url}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    _log_to_stderr()
+    uvicorn.run(app, **uvicorn_options(settings))
