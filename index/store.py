@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlparse
 
-from footnotes.errors import StoreError, StoreUnavailable
+from footnotes.errors import NotFound, StoreError, StoreUnavailable
 from footnotes.ingest.model import Document, Passage
 from footnotes.settings import Settings
 
@@ -224,7 +224,7 @@ class Store:
             if _is_unreachable(exc):
                 raise
             if not create and "does not exist" in str(exc).lower():
-                raise StoreError(
+                raise NotFound(
                     f"collection {self.name!r} does not exist; ingest documents into it first"
                 ) from exc
             raise StoreError(f"cannot open collection {name!r}: {exc}") from exc
@@ -299,7 +299,7 @@ class Store:
         got = self._documents.get(ids=[doc_id], include=["documents"])
         docs = got["documents"] or []
         if not docs or docs[0] is None:
-            raise StoreError(f"document {doc_id!r} is not in collection {self.name!r}")
+            raise NotFound(f"document {doc_id!r} is not in collection {self.name!r}")
         return docs[0]
 
     @reachable
