@@ -10,6 +10,7 @@ from footnotes.errors import (
     DocumentError,
     EmptyDocumentError,
     FootnotesError,
+    LimitExceeded,
     StoreError,
     UnsupportedFileError,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "DocumentError",
     "EmptyDocumentError",
     "FootnotesError",
+    "LimitExceeded",
     "Settings",
     "StoreError",
     "UnsupportedFileError",

@@ -28,6 +28,7 @@ from footnotes.index.embedding import token_lengths
 from footnotes.index.replica import Replica
 from footnotes.index.store import DocumentRecord
 from footnotes.ingest.discover import Source, discover
+from footnotes.ingest.limits import ParseLimits
 from footnotes.ingest.loaders import content_hash, load
 from footnotes.ingest.model import Document, Passage
 from footnotes.ingest.passages import split_passages
@@ -107,6 +108,7 @@ class Ingestor:
         self._load_embed_model = embed_model
         self._embed_model: BaseEmbedding | None = None
         self.settings = settings
+        self.limits = ParseLimits.from_settings(settings)
 
     @property
     def embed_model(self) -> BaseEmbedding:
@@ -177,7 +179,7 @@ class Ingestor:
             )
             return None
         try:
-            document = load(source.path, source.doc_id, data)
+            document = load(source.path, source.doc_id, data, self.limits)
             passages = split_passages(document, self.settings.passage_words)
         except FootnotesError as exc:
             fail(str(exc))
