@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         20_000_000, gt=0, description="Characters of text one document may have."
     )
+    parse_workers: int = Field(
+        4, ge=0, description="Parser processes at most (one per concurrent sync); 0: in-process."
+    )
+    parse_timeout: float = Field(120.0, gt=0, description="Seconds a worker may take on a file.")
+    parse_memory_mb: int = Field(
+        1024, gt=0, description="Address space a parser process may use, in MB."
+    )
+    parse_retire_mb: int = Field(
+        256, gt=0, description="A parser process above this RSS after a file is replaced, in MB."
+    )
 
     # Serving (``footnotes serve``)
     host: str = Field("127.0.0.1", description="Address to bind.")

@@ -29,9 +29,9 @@ from footnotes.index.replica import Replica
 from footnotes.index.store import DocumentRecord
 from footnotes.ingest.discover import Source, discover
 from footnotes.ingest.limits import ParseLimits
-from footnotes.ingest.loaders import content_hash, load
+from footnotes.ingest.loaders import content_hash
 from footnotes.ingest.model import Document, Passage
-from footnotes.ingest.passages import split_passages
+from footnotes.ingest.worker import InProcessParser, ParseJob, Parser
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -100,14 +100,22 @@ class Ingestor:
     """Syncs files into a collection (its :class:`Replica`) with an embedding model."""
 
     def __init__(
-        self, replica: Replica, embed_model: Callable[[], BaseEmbedding], settings: Settings
+        self,
+        replica: Replica,
+        embed_model: Callable[[], BaseEmbedding],
+        settings: Settings,
+        parser: Parser | None = None,
     ) -> None:
-        """``embed_model`` is a factory: the model loads only if something must be embedded."""
+        """``embed_model`` is a factory: the model loads only if something must be embedded.
+        ``parser`` parses each new or changed file (default: in this process); the edges
+        that take untrusted files pass a :class:`~footnotes.ingest.worker.ParserPool` they
+        own, and close it themselves."""
         self.replica = replica
         self.store = replica.store
         self._load_embed_model = embed_model
         self._embed_model: BaseEmbedding | None = None
         self.settings = settings
+        self.parser: Parser = parser if parser is not None else InProcessParser()
         self.limits = ParseLimits.from_settings(settings)
 
     @property
@@ -178,9 +186,10 @@ class Ingestor:
                 FileOutcome(source.doc_id, "unchanged", str(source.path), passages=stored.passages)
             )
             return None
+        job = ParseJob(source.path, source.doc_id, self.limits, self.settings.passage_words, data)
         try:
-            document = load(source.path, source.doc_id, data, self.limits)
-            passages = split_passages(document, self.settings.passage_words)
+            parsed = self.parser.parse(job)
+            document, passages = parsed.document, parsed.passages
         except FootnotesError as exc:
             fail(str(exc))
             return None

@@ -2,25 +2,35 @@
 small size that keeps its shape, with the setting lowered so that the limit is what
 stops it. A file over a limit fails alone, with a one-line reason naming the file,
 the limit and its variable; the other files of the sync are ingested and nothing
-already stored is lost.
+already stored is lost. The parser pool's caps: a worker over its time or memory
+cap, or killed, fails that file alone, and the next file still parses; concurrent
+parses get workers of their own; workers end with their parent.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import ROOT
 
-from footnotes.errors import DocumentError
+from footnotes.errors import DocumentError, LimitExceeded
 from footnotes.index.replica import Replica
 from footnotes.index.store import Store
 from footnotes.index.sync import Ingestor, SyncReport
 from footnotes.ingest.limits import ParseLimits
 from footnotes.ingest.loaders import load
+from footnotes.ingest.worker import InProcessParser, ParseJob, Parser, ParserPool
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -199,8 +209,21 @@ ATTACKS: list[tuple[str, Callable[[], bytes], dict[str, Any], str]] = [
 ]
 
 
-def sync(store: Store, settings: Settings, model: HuggingFaceEmbedding, folder: Path) -> SyncReport:
-    return Ingestor(Replica.open(store, settings), lambda: model, settings).sync([folder])
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ParserPool]:
+    with ParserPool(workers=2, timeout=120, memory_mb=1024) as shared:
+        yield shared
+
+
+@pytest.fixture(params=["in-process", "worker"])
+def parser(request: pytest.FixtureRequest, pool: ParserPool) -> Parser:
+    return pool if request.param == "worker" else InProcessParser()
+
+
+def sync(
+    store: Store, settings: Settings, model: HuggingFaceEmbedding, parser: Parser, folder: Path
+) -> SyncReport:
+    return Ingestor(Replica.open(store, settings), lambda: model, settings, parser).sync([folder])
 
 
 def outcome(report: SyncReport, doc_id: str) -> Any:
@@ -214,6 +237,7 @@ def test_a_file_over_a_limit_fails_alone_and_loses_nothing(
     tmp_path: Path,
     settings: Settings,
     embed_model: HuggingFaceEmbedding,
+    parser: Parser,
     name: str,
     make: Callable[[], bytes],
     lowered: dict[str, Any],
@@ -226,14 +250,14 @@ def test_a_file_over_a_limit_fails_alone_and_loses_nothing(
     )
     (folder / name).write_bytes(GOOD[name.rsplit(".", 1)[1]]())
     store = Store.from_settings(settings)
-    first = sync(store, settings, embed_model, folder)
+    first = sync(store, settings, embed_model, parser, folder)
     assert first.counts["added"] == 2, first.outcomes
     kept = store.get_document(name)
     assert kept is not None
 
     (folder / name).write_bytes(make())  # the attack replaces the stored file
     (folder / "fresh.txt").write_text("The kettle in the kitchen is green.\n", encoding="utf-8")
-    report = sync(store, settings.model_copy(update=lowered), embed_model, folder)
+    report = sync(store, settings.model_copy(update=lowered), embed_model, parser, folder)
 
     failed = outcome(report, name)
     assert failed.status == "failed"
@@ -293,3 +317,154 @@ def test_limits_under_the_defaults_read_real_files_whole(tmp_path: Path) -> None
 
 def _lowered(**update: Any) -> ParseLimits:
     return ParseLimits.from_settings(Settings(**update))
+
+
+# --- the worker pool -----------------------------------------------------------------
+
+
+def slow_docx() -> bytes:
+    """400,000 empty paragraphs (4 KB on disk): about 18 s for python-docx on this machine."""
+    return docx(b"<w:p/>", repeat=400_000)
+
+
+def _job(path: Path, **lowered: Any) -> ParseJob:
+    return ParseJob(path, path.name, _lowered(**lowered), 160)
+
+
+def _workers() -> set[int]:
+    import multiprocessing
+
+    return {p.pid for p in multiprocessing.active_children() if p.name == "footnotes-parser"}
+
+
+def test_a_worker_over_its_time_limit_is_killed_and_the_next_file_parses(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a-slow.docx").write_bytes(slow_docx())
+    (folder / "b-note.txt").write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    store = Store.from_settings(settings)
+    lowered = settings.model_copy(update={"max_docx_paragraphs": 10**7})
+    with ParserPool(workers=1, timeout=0.5) as one:
+        report = sync(store, lowered, embed_model, one, folder)
+        assert one.running == 1  # the killed worker was replaced, for b-note.txt
+
+    slow = outcome(report, "a-slow.docx")
+    assert slow.status == "failed"
+    assert slow.reason == (
+        f"{folder / 'a-slow.docx'}: took longer than the 0.5 s parse limit "
+        "(FOOTNOTES_PARSE_TIMEOUT)"
+    )
+    assert outcome(report, "b-note.txt").status == "added"
+    assert store.get_document("a-slow.docx") is None
+
+
+def test_a_worker_over_its_memory_cap_fails_that_file_and_is_replaced(tmp_path: Path) -> None:
+    big = tmp_path / "whitespace.docx"  # inflates to 300 MB, refused by no size limit here
+    big.write_bytes(docx(b" ", repeat=300 << 20))
+    note = tmp_path / "note.txt"
+    note.write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    with ParserPool(workers=1, memory_mb=256) as capped:
+        with pytest.raises(LimitExceeded) as exc:
+            capped.parse(_job(big, max_docx_inflated_mb=10_000))
+        assert str(exc.value) == (
+            f"{big}: needed more than the 256 MB parse memory cap (FOOTNOTES_PARSE_MEMORY_MB)"
+        )
+        assert capped.running == 0
+        parsed = capped.parse(_job(note))
+        assert parsed.document.text == "The lamp in the hall is blue.\n"
+        assert [p.text for p in parsed.passages] == ["The lamp in the hall is blue."]
+
+
+def test_workers_are_reused_and_retired_when_they_grow(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    before = _workers()
+    with ParserPool(workers=1, retire_mb=10_000) as keeping:
+        keeping.parse(_job(note))
+        first = _workers() - before
+        keeping.parse(_job(note))
+        assert _workers() - before == first and len(first) == 1  # the same process, again
+    with ParserPool(workers=1, retire_mb=1) as retiring:  # every worker is over 1 MB
+        retiring.parse(_job(note))
+        assert retiring.running == 0
+    assert _workers() - before == set()
+
+
+def test_a_hostile_parse_does_not_delay_another_users_file(tmp_path: Path) -> None:
+    slow = tmp_path / "slow.docx"
+    slow.write_bytes(slow_docx())
+    note = tmp_path / "note.txt"
+    note.write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    before = _workers()
+    errors: list[BaseException] = []
+
+    def hostile() -> None:
+        try:
+            two.parse(_job(slow, max_docx_paragraphs=10**7))
+        except DocumentError as exc:
+            errors.append(exc)
+
+    with ParserPool(workers=2, timeout=600) as two:
+        two.parse(_job(note))  # one worker started, and waiting
+        busy = _workers() - before
+        assert len(busy) == 1 and two.idle == 1
+        first = threading.Thread(target=hostile)
+        first.start()
+        for _ in range(600):  # the hostile file has taken it
+            if two.idle == 0:
+                break
+            time.sleep(0.1)
+        assert two.idle == 0
+        parsed = two.parse(_job(note))  # meanwhile, on a second worker
+        assert parsed.document.text.startswith("The lamp")
+        assert first.is_alive()  # the hostile parse is still going
+        assert two.running == 2
+        os.kill(busy.pop(), signal.SIGKILL)  # as the OOM killer would
+        first.join(60)
+        assert two.running == 1
+    assert len(errors) == 1
+    assert str(errors[0]) == (
+        f"{slow}: the parser process was killed (SIGKILL) reading it, most likely out of memory"
+    )
+
+
+def test_workers_exit_when_their_parent_dies(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from footnotes.ingest.limits import ParseLimits\n"
+        "from footnotes.ingest.worker import ParseJob, ParserPool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ParserPool(workers=1)\n"
+        "    pool.parse(ParseJob(Path(sys.argv[1]), 'n', ParseLimits.defaults(), 160))\n"
+        "    import multiprocessing\n"
+        "    print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    (tmp_path / "parent.py").write_text(script, encoding="utf-8")
+    parent = subprocess.run(
+        [sys.executable, str(tmp_path / "parent.py"), str(note)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert parent.returncode == -9, parent.stderr
+    worker = int(parent.stdout.split()[0])
+    for _ in range(100):  # it looks for its parent every second
+        if not _running(worker):
+            break
+        time.sleep(0.1)
+    assert not _running(worker)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
