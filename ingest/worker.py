@@ -174,8 +174,8 @@ class ParserPool:
             raise self._lost(job, lost) from None
         keep = False
         try:
-            outcome, value, rss = worker.run(replace(job, data=None), self.timeout)
-            keep = outcome != "memory" and rss <= self.retire_mb << 20
+            outcome, value, retire = worker.run(replace(job, data=None), self.timeout)
+            keep = not retire
         except _WorkerLost as lost:
             outcome, value = "lost", self._lost(job, lost)
         finally:
@@ -228,7 +228,7 @@ class ParserPool:
                     break
                 self._turn.wait()
         try:
-            return _Worker.start(self.memory_mb)
+            return _Worker.start(self.memory_mb, self.retire_mb)
         except BaseException:
             with self._turn:
                 self._running -= 1
@@ -265,14 +265,14 @@ class _Worker:
         self.conn = conn
 
     @classmethod
-    def start(cls, memory_mb: int) -> _Worker:
+    def start(cls, memory_mb: int, retire_mb: int) -> _Worker:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         conn, child = context.Pipe()
         process = context.Process(
             target=_serve,
-            args=(child, memory_mb, os.getpid()),
+            args=(child, memory_mb, retire_mb, os.getpid()),
             name="footnotes-parser",
             daemon=True,
         )
@@ -293,15 +293,15 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def run(self, job: ParseJob, timeout: float) -> tuple[str, Any, int]:
-        """Send ``job``; return (outcome, result or error, worker RSS in bytes), or raise
-        :class:`_WorkerLost` when the worker took longer than ``timeout`` (it is killed) or
-        died."""
+    def run(self, job: ParseJob, timeout: float) -> tuple[str, Any, bool]:
+        """Send ``job``; return (outcome, result or error, whether the worker retires), or
+        raise :class:`_WorkerLost` when the worker took longer than ``timeout`` (it is
+        killed) or died."""
         try:
             self.conn.send(job)
             state = _wait(self.conn, self.process, timeout)
             if state == "reply":
-                reply: tuple[str, Any, int] = self.conn.recv()
+                reply: tuple[str, Any, bool] = self.conn.recv()
                 return reply
         except (EOFError, OSError):
             state = "died"
@@ -354,11 +354,16 @@ def _exit_reason(exitcode: int | None) -> str:
 
 # --- in the worker process ------------------------------------------------------------
 
+NEAR_CAP = 64 << 20
+"""A failed parse whose address space came within this of the cap is put down to memory:
+near the cap, libxml2 fails small allocations and lxml reports them as XML errors of its
+own ("unknown error", measured on 50 MB of ``<w:p/>`` under 1024 MB), not MemoryError."""
 
-def _serve(conn: Connection, memory_mb: int, parent: int) -> None:
-    """The worker's loop: a job in, ``(outcome, value, rss)`` out, until EOF or its
-    parent is gone. This process is its own entry point, so it sets its own limits and
-    log levels."""
+
+def _serve(conn: Connection, memory_mb: int, retire_mb: int, parent: int) -> None:
+    """The worker's loop: a job in, ``(outcome, value, retire)`` out, until EOF or its
+    parent is gone; after a reply that says ``retire`` it exits. This process is its own
+    entry point, so it sets its own limits and log levels."""
     import importlib
     import logging
     import resource
@@ -380,35 +385,41 @@ def _serve(conn: Connection, memory_mb: int, parent: int) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        reply = _run(job)
+        outcome, value = _run(job, cap)
+        near_cap = _status_bytes("VmPeak") >= cap - NEAR_CAP
+        retire = outcome == "memory" or near_cap or _status_bytes("VmRSS") > retire_mb << 20
         try:
-            conn.send(reply)
+            conn.send((outcome, value, retire))
         except MemoryError:
-            reply = ("memory", None, _rss())
-            conn.send(reply)
-        if reply[0] == "memory":
-            return  # the heap may be left fragmented or half-built: start afresh
+            outcome, retire = "memory", True
+            conn.send((outcome, None, retire))
+        del value
+        if retire:
+            return  # the heap may be fragmented or half-built: the memory goes with the process
 
 
-def _run(job: ParseJob) -> tuple[str, Any, int]:
+def _run(job: ParseJob, cap: int) -> tuple[str, Any]:
+    """``("ok", Parsed)``, ``("error", FootnotesError)`` or ``("memory", None)``."""
     try:
-        result: Any = parse(job)
+        return ("ok", parse(job))
     except MemoryError:
-        return ("memory", None, _rss())
-    except FootnotesError as exc:
-        if _out_of_memory(exc):
-            return ("memory", None, _rss())
-        result = exc
+        return ("memory", None)
+    except LimitExceeded as exc:  # a limit's own reason is the better one
+        return ("error", exc)
     except Exception as exc:  # a parser's own bug on a strange file: that file fails alone
-        if _out_of_memory(exc):
-            return ("memory", None, _rss())
-        result = DocumentError(f"{job.path}: cannot read ({exc.__class__.__name__}: {exc})")
-    return ("ok" if isinstance(result, Parsed) else "error", result, _rss())
+        if _out_of_memory(exc) or _status_bytes("VmPeak") >= cap - NEAR_CAP:
+            return ("memory", None)
+        if isinstance(exc, FootnotesError):
+            return ("error", exc)
+        return (
+            "error",
+            DocumentError(f"{job.path}: cannot read ({exc.__class__.__name__}: {exc})"),
+        )
 
 
 def _out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` or an error it was raised from is an allocation failure (lxml
-    reports one as an XML error, "Memory allocation failed")."""
+    reports some as an XML error, "Memory allocation failed")."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, MemoryError) or "memory allocation failed" in str(seen).lower():
@@ -417,15 +428,17 @@ def _out_of_memory(exc: BaseException) -> bool:
     return False
 
 
-def _rss() -> int:
-    """This process's resident set now, in bytes."""
+def _status_bytes(field: str) -> int:
+    """A size from ``/proc/self/status`` (``VmRSS``: resident now, ``VmPeak``: the
+    largest address space so far, what ``RLIMIT_AS`` bounds), in bytes; 0 if unknown."""
     try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        pass
+    return 0
 
 
 def _watch_parent(parent: int) -> None:

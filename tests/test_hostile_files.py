@@ -360,14 +360,27 @@ def test_a_worker_over_its_time_limit_is_killed_and_the_next_file_parses(
     assert store.get_document("a-slow.docx") is None
 
 
-def test_a_worker_over_its_memory_cap_fails_that_file_and_is_replaced(tmp_path: Path) -> None:
-    big = tmp_path / "whitespace.docx"  # inflates to 300 MB, refused by no size limit here
-    big.write_bytes(docx(b" ", repeat=300 << 20))
+@pytest.mark.parametrize(
+    "make",
+    [
+        # python-docx reads the part whole: MemoryError
+        pytest.param(lambda: docx(b" ", repeat=300 << 20), id="inflates-to-300MB"),
+        # lxml builds a tree of 1 million elements: libxml2's allocations fail, and lxml
+        # says "unknown error"
+        pytest.param(lambda: docx(b"<w:p/>", repeat=1_000_000), id="1M-paragraphs"),
+    ],
+)
+def test_a_worker_over_its_memory_cap_fails_that_file_and_is_replaced(
+    tmp_path: Path, make: Callable[[], bytes]
+) -> None:
+    big = tmp_path / "big.docx"
+    big.write_bytes(make())
     note = tmp_path / "note.txt"
     note.write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    unlimited = {"max_docx_inflated_mb": 10_000, "max_docx_paragraphs": 10**8}
     with ParserPool(workers=1, memory_mb=256) as capped:
         with pytest.raises(LimitExceeded) as exc:
-            capped.parse(_job(big, max_docx_inflated_mb=10_000))
+            capped.parse(_job(big, **unlimited))
         assert str(exc.value) == (
             f"{big}: needed more than the 256 MB parse memory cap (FOOTNOTES_PARSE_MEMORY_MB)"
         )
