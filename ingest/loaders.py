@@ -65,6 +65,16 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_hash(path: Path) -> str:
+    """:func:`content_hash` of the file at ``path``, read a megabyte at a time (the file
+    is never whole in memory); raises ``OSError``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def load(
     path: Path, doc_id: str, data: bytes | None = None, limits: ParseLimits | None = None
 ) -> Document:
