@@ -20,6 +20,11 @@ class EmptyDocumentError(DocumentError):
     """The file holds no text."""
 
 
+class LimitExceeded(DocumentError):
+    """A file is over a parsing limit (size, nesting, pages, time, memory); the message names
+    the limit and the ``FOOTNOTES_*`` variable that sets it."""
+
+
 class StoreError(FootnotesError):
     """The store cannot be reached, or holds nothing to answer from."""
 

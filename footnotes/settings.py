@@ -65,6 +65,34 @@ class Settings(BaseSettings):
         0.42, description="Answer only above this confidence (calibrated; see README)."
     )
 
+    # Parsing limits (``ingest/limits.py``, ``ingest/worker.py``): a file over one fails alone,
+    # with a reason naming the limit and its variable. The defaults are measured there.
+    max_docx_inflated_mb: int = Field(
+        200, gt=0, description="Bytes a .docx may inflate to, all its parts together, in MB."
+    )
+    max_docx_parts: int = Field(1000, gt=0, description="Parts (zip entries) a .docx may have.")
+    max_docx_paragraphs: int = Field(100_000, gt=0, description="Paragraphs a .docx may have.")
+    max_html_mb: int = Field(20, gt=0, description="Largest .html file, in MB.")
+    max_html_depth: int = Field(256, gt=0, description="Deepest element nesting in an .html file.")
+    max_html_elements: int = Field(250_000, gt=0, description="Elements an .html file may have.")
+    max_pdf_pages: int = Field(2000, gt=0, description="Pages a PDF may have.")
+    max_pdf_seconds: float = Field(
+        90.0, gt=0, description="Seconds a PDF's text extraction may take."
+    )
+    max_text_chars: int = Field(
+        20_000_000, gt=0, description="Characters of text one document may have."
+    )
+    parse_workers: int = Field(
+        4, ge=0, description="Parser processes at most (one per concurrent sync); 0: in-process."
+    )
+    parse_timeout: float = Field(120.0, gt=0, description="Seconds a worker may take on a file.")
+    parse_memory_mb: int = Field(
+        1024, gt=0, description="Address space a parser process may use, in MB."
+    )
+    parse_retire_mb: int = Field(
+        256, gt=0, description="A parser process above this RSS after a file is replaced, in MB."
+    )
+
     # Serving (``footnotes serve``)
     host: str = Field("127.0.0.1", description="Address to bind.")
     port: int = Field(7860, description="Port to bind.")

@@ -5,8 +5,14 @@ this process's lexical index of it) and an :class:`Asker` per collection on
 first use; the Chroma client is made on first use too, and again after a
 server that was down comes back. It holds no per-user state:
 conversations and selections live with the caller (``gr.State``, the request).
-Ingest, upload and remove are serialised by a lock, so two uploads of one
-file name cannot interleave; asking takes no lock of its own, since each
+
+Locks are held only as long as they must be, so one slow or hostile file
+delays no one else: store writes (a document put or removed) take turns on
+one lock, held for the write alone, never while a file is read, parsed or
+embedded; an upload or removal also holds a lock on its file names, so two
+uploads of one name cannot interleave, while uploads of other names go on.
+Files are parsed in worker processes (``ingest/worker.py``), so a hostile
+file cannot grow this process. Asking takes no lock of its own, since each
 question only reads (questions take turns on the encoder, in
 ``embedding.single_thread``). Uploaded files are kept in
 ``Settings.uploads()/<collection>/`` under their names (the document ids),
@@ -31,6 +37,7 @@ from footnotes.index.replica import Replica
 from footnotes.index.store import OWN_SUFFIXES, DocumentRecord, Store, make_client, reachable
 from footnotes.index.sync import FileOutcome, Ingestor, SyncReport
 from footnotes.ingest.loaders import content_hash
+from footnotes.ingest.worker import make_parser
 from footnotes.settings import Settings, check_collection_name
 
 if TYPE_CHECKING:
@@ -52,6 +59,7 @@ class Library:
         self._open = threading.Lock()
         self._write = threading.Lock()
         self._names = _NameLocks()
+        self.parser = make_parser(settings)  # uploads are untrusted: parsed in worker processes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Library:
@@ -116,7 +124,13 @@ class Library:
         return self.store(collection).document_text(doc_id)
 
     def _ingestor(self, replica: Replica) -> Ingestor:
-        return Ingestor(replica, lambda: self.embed_model, self.settings, write_lock=self._write)
+        return Ingestor(
+            replica, lambda: self.embed_model, self.settings, self.parser, write_lock=self._write
+        )
+
+    def close(self) -> None:
+        """Stop the parser's worker processes (they also stop when this process ends)."""
+        self.parser.close()
 
     def ingest(self, paths: list[Path], collection: str | None = None) -> SyncReport:
         return self._ingestor(self.replica(collection)).sync(paths)

@@ -6,17 +6,33 @@ flatten a file to one string and drop what citations need: which offsets are
 headings, and where each PDF page begins and ends in the text.
 
 Contract: ``load(path, doc_id)`` returns a :class:`Document` or raises
-:class:`UnsupportedFileError` / :class:`DocumentError` with a one-line reason.
+:class:`UnsupportedFileError` / :class:`DocumentError` with a one-line reason;
+a file over one of its :class:`ParseLimits` raises :class:`LimitExceeded`
+(checked as in ``ingest/limits.py``, before the expensive step where it can be).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from footnotes.errors import DocumentError, EmptyDocumentError, UnsupportedFileError
+from footnotes.errors import (
+    DocumentError,
+    EmptyDocumentError,
+    LimitExceeded,
+    UnsupportedFileError,
+)
+from footnotes.ingest.limits import (
+    ParseLimits,
+    check_docx,
+    check_html_size,
+    check_pdf_pages,
+    check_text,
+    parse_html,
+    pdf_overtime,
+)
 from footnotes.ingest.model import Block, Document
 
 FORMATS = {
@@ -49,8 +65,22 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load(path: Path, doc_id: str, data: bytes | None = None) -> Document:
-    """Read ``path`` (or the bytes already read from it) into a :class:`Document`."""
+def file_hash(path: Path) -> str:
+    """:func:`content_hash` of the file at ``path``, read a megabyte at a time (the file
+    is never whole in memory); raises ``OSError``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load(
+    path: Path, doc_id: str, data: bytes | None = None, limits: ParseLimits | None = None
+) -> Document:
+    """Read ``path`` (or the bytes already read from it) into a :class:`Document`, within
+    ``limits`` (default: the :class:`Settings` defaults)."""
+    limits = limits if limits is not None else ParseLimits.defaults()
     fmt = file_format(path)
     if data is None:
         try:
@@ -62,7 +92,7 @@ def load(path: Path, doc_id: str, data: bytes | None = None) -> Document:
     if not data.strip():
         raise EmptyDocumentError(f"{path}: empty file")
     reader = _READERS[fmt]
-    text, blocks, title, pages = reader(path, data)
+    text, blocks, title, pages = reader(path, data, limits)
     if not blocks or not text.strip():
         raise EmptyDocumentError(f"{path}: no text found")
     return Document(
@@ -149,8 +179,16 @@ def _is_plain_heading(text: str, a: int, b: int) -> bool:
     )
 
 
-def _read_txt(path: Path, data: bytes) -> _Parsed:
+def _decode_within(path: Path, data: bytes, limits: ParseLimits) -> str:
+    # No encoding takes more than 4 bytes a character: over 4x the limit in bytes is over it.
+    check_text(path, len(data) // 4, limits)
     text = decode_text(path, data)
+    check_text(path, len(text), limits)
+    return text
+
+
+def _read_txt(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
+    text = _decode_within(path, data, limits)
     blocks = [
         Block(a, b, heading=_is_plain_heading(text, a, b))
         for a, b in _paragraphs(text, 0, len(text))
@@ -160,8 +198,8 @@ def _read_txt(path: Path, data: bytes) -> _Parsed:
     return text, blocks, title, None
 
 
-def _read_md(path: Path, data: bytes) -> _Parsed:
-    text = decode_text(path, data)
+def _read_md(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
+    text = _decode_within(path, data, limits)
     blocks: list[Block] = []
     title = None
     for a, b in _paragraphs(text, 0, len(text)):
@@ -193,9 +231,12 @@ def heading_text(document: Document, block: Block) -> str:
 
 
 class _Builder:
-    """Accumulates blocks into one text, recording each block's offsets."""
+    """Accumulates blocks into one text, recording each block's offsets; raises
+    :class:`LimitExceeded` as soon as the text is over ``limits.max_text_chars``."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path, limits: ParseLimits) -> None:
+        self.path = path
+        self.limits = limits
         self.parts: list[str] = []
         self.length = 0
         self.blocks: list[Block] = []
@@ -212,6 +253,7 @@ class _Builder:
         start = self.length
         self.parts.append(content)
         self.length += len(content)
+        check_text(self.path, self.length, self.limits)
         self.blocks.append(Block(start, self.length, heading=heading, page=page))
 
     def text(self) -> str:
@@ -262,15 +304,17 @@ _HTML_BLOCKS = {
 _HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
-def _read_html(path: Path, data: bytes) -> _Parsed:
-    from bs4 import BeautifulSoup
-    from bs4.element import NavigableString, PreformattedString, Tag
+def _read_html(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
+    from bs4.element import NavigableString, PageElement, PreformattedString, Tag
 
+    check_html_size(path, data, limits)
     try:
-        soup = BeautifulSoup(data, "html.parser")
+        soup = parse_html(path, data, limits)
+    except (LimitExceeded, MemoryError):
+        raise
     except Exception as exc:  # bs4 raises assorted errors on broken markup
         raise DocumentError(f"{path}: cannot parse HTML ({exc})") from exc
-    builder = _Builder()
+    builder = _Builder(path, limits)
     pending: list[str] = []
 
     def flush(heading: bool = False) -> None:
@@ -278,27 +322,33 @@ def _read_html(path: Path, data: bytes) -> _Parsed:
         pending.clear()
         builder.add(content, heading=heading)
 
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, PreformattedString):  # comments, <!doctype>, <?pi?>
-                continue
-            if isinstance(child, NavigableString):
-                pending.append(str(child))
-                continue
-            if not isinstance(child, Tag) or child.name in _HTML_SKIP:
-                continue
-            if child.name in _HTML_HEADINGS:
+    # Depth first with a stack of (children left, is a block), not recursion: the depth is
+    # a setting (FOOTNOTES_MAX_HTML_DEPTH), not bounded by Python's recursion limit.
+    stack: list[tuple[Iterator[PageElement], bool]] = [(iter(soup.children), False)]
+    while stack:
+        children, block = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if block:
                 flush()
-                pending.append(child.get_text(" "))
-                flush(heading=True)
-            elif child.name in _HTML_BLOCKS:
-                flush()
-                walk(child)
-                flush()
-            else:
-                walk(child)
-
-    walk(soup)
+            continue
+        if isinstance(child, PreformattedString):  # comments, <!doctype>, <?pi?>
+            continue
+        if isinstance(child, NavigableString):
+            pending.append(str(child))
+            continue
+        if not isinstance(child, Tag) or child.name in _HTML_SKIP:
+            continue
+        if child.name in _HTML_HEADINGS:
+            flush()
+            pending.append(child.get_text(" "))
+            flush(heading=True)
+        elif child.name in _HTML_BLOCKS:
+            flush()
+            stack.append((iter(child.children), True))
+        else:
+            stack.append((iter(child.children), False))
     flush()
     title_tag = soup.find("title")
     title = " ".join(title_tag.get_text(" ").split()) if title_tag else None
@@ -308,10 +358,15 @@ def _read_html(path: Path, data: bytes) -> _Parsed:
     return builder.text(), builder.blocks, title or None, None
 
 
-def _read_docx(path: Path, data: bytes) -> _Parsed:
+def _read_docx(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
+    """python-docx, after :func:`check_docx`. ``Paragraph.style`` runs an XPath over the
+    styles part on every call (about 1 ms: 400,000 empty paragraphs took 59 s), so blank
+    paragraphs are skipped before it and style names are looked up once per style id
+    (``_p.style``: python-docx has no public accessor for a paragraph's style id)."""
     import io
     import zipfile
 
+    check_docx(path, data, limits)
     try:
         import docx
         from docx.table import Table
@@ -319,45 +374,64 @@ def _read_docx(path: Path, data: bytes) -> _Parsed:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(f"{path}: not a valid DOCX file ({exc.__class__.__name__})") from exc
+    except MemoryError:
+        raise
     except Exception as exc:  # python-docx raises lxml and package errors
         raise DocumentError(f"{path}: cannot read DOCX ({exc})") from exc
-    builder = _Builder()
+    builder = _Builder(path, limits)
     title = (document.core_properties.title or "").strip() or None
+    styles: dict[str | None, str] = {}
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             for row in item.rows:
                 cells = [c.text.strip() for c in row.cells if c.text.strip()]
                 builder.add(" | ".join(dict.fromkeys(cells)))
             continue
-        style = (item.style.name if item.style is not None else "") or ""
-        is_heading = style.startswith("Heading") or style == "Title"
         content = item.text.replace("\r", "")
+        if not content.strip():
+            continue
+        style_id = item._p.style
+        if style_id not in styles:
+            styles[style_id] = (item.style.name if item.style is not None else "") or ""
+        style = styles[style_id]
+        is_heading = style.startswith("Heading") or style == "Title"
         builder.add(content, heading=is_heading)
         if is_heading and title is None and content.strip():
             title = content.strip()
     return builder.text(), builder.blocks, title, None
 
 
-def _read_pdf(path: Path, data: bytes) -> _Parsed:
+def _read_pdf(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
+    """pypdf, page by page: the page count is checked before any text is extracted, the
+    elapsed time and the text's length after each page. pypdf logs its warnings about
+    malformed files to the ``pypdf`` logger; the entry points quiet it, not this function."""
     import io
-    import logging
+    import time
 
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise DocumentError(f"{path}: PDF is encrypted")
-        page_texts = [page.extract_text() or "" for page in reader.pages]
+        check_pdf_pages(path, len(reader.pages), limits)
+        started = time.monotonic()
+        page_texts: list[str] = []
+        length = 0
+        for number, page in enumerate(reader.pages, start=1):
+            page_texts.append(page.extract_text() or "")
+            length += len(page_texts[-1])
+            check_text(path, length, limits)
+            if time.monotonic() - started > limits.max_pdf_seconds:
+                raise pdf_overtime(path, number, limits)
     except DocumentError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentError(
             f"{path}: not a readable PDF ({exc.__class__.__name__}: {exc})"
         ) from exc
-    builder = _Builder()
+    builder = _Builder(path, limits)
     for number, page_text in enumerate(page_texts, start=1):
         page_text = page_text.replace("\x00", "")
         for a, b in _paragraphs(page_text, 0, len(page_text)):
@@ -371,7 +445,7 @@ def _read_pdf(path: Path, data: bytes) -> _Parsed:
     return builder.text(), builder.blocks, title or None, len(page_texts)
 
 
-_READERS: dict[str, Callable[[Path, bytes], _Parsed]] = {
+_READERS: dict[str, Callable[[Path, bytes, ParseLimits], _Parsed]] = {
     "txt": _read_txt,
     "md": _read_md,
     "html": _read_html,

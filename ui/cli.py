@@ -89,11 +89,13 @@ def ingest(
         from footnotes.index.replica import Replica
         from footnotes.index.store import Store
         from footnotes.index.sync import Ingestor
+        from footnotes.ingest.worker import make_parser
 
         replica = Replica.open(Store.from_settings(settings), settings)
-        ingestor = Ingestor(replica, lambda: load_embedding(settings), settings)
-        with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
-            report = ingestor.sync(paths, progress=progress)
+        with make_parser(settings) as parser:
+            ingestor = Ingestor(replica, lambda: load_embedding(settings), settings, parser)
+            with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+                report = ingestor.sync(paths, progress=progress)
     except FootnotesError as exc:
         _fail(str(exc))
     if as_json:
@@ -375,7 +377,11 @@ def render_text(answer: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. pypdf logs a warning for each oddity of a malformed PDF (which
+    then fails with its one-line reason, or reads fine): only its errors are shown."""
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     app()
 
 
