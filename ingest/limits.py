@@ -14,7 +14,7 @@ The defaults, measured on this machine:
 - A .docx whose document.xml inflates to 1.2 GB of whitespace (1.2 MB on disk)
   took the server from 0.8 to 3.1 GB RSS: about 2 bytes for each inflated one,
   so 200 MB inflated costs about 400 MB. Real documents inflate to a few MB,
-  more with pictures; 1,000 parts is far above any real one (tens).
+  more with pictures; 1,000 parts is far above a real one (tens, and one a picture).
 - python-docx took 1.5 ms a paragraph, nearly all of it in style lookups; with
   those cached (``loaders._read_docx``) 100,000 paragraphs of text take 6.5 s
   and 400,000 empty ones 18 s. 100,000 is a 2,000-page book; 50 MB of
@@ -101,9 +101,10 @@ not ``<w:pPr>``: a hostile file may bind WordprocessingML to another prefix."""
 
 def check_docx(path: Path, data: bytes, limits: ParseLimits) -> None:
     """Refuse a .docx before python-docx reads it: too many parts, too many bytes
-    inflated (the zip directory's sizes, then the bytes an actual inflate yields,
-    since a directory can lie), or too many paragraphs. Streams each part once, a
-    megabyte at a time; a corrupt archive is left for python-docx to report."""
+    inflated (the zip directory's sizes, then the bytes an actual inflate yields, since
+    a directory can lie; CPython's zipfile also stops at the directory's size and then
+    fails the CRC, so the count is a second line), or too many paragraphs. Streams each
+    part once, a megabyte at a time; a corrupt archive is left for python-docx to report."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):

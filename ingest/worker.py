@@ -17,12 +17,13 @@ worker exits when its parent does (it watches its parent's pid).
 ``concurrent.futures.ProcessPoolExecutor`` does none of this per task: a
 worker killed on a timeout breaks the whole executor.
 
-Cost, measured on this machine (2 cores; ``python benchmarks/hostile.py --overhead``): a
-worker starts in about 0.66 s (median of 5; the interpreter and the parsers' imports) and
-idles at 60 MB RSS. A file parsed through one costs 0.6 ms more than in-process over 300
-small .txt files (0.26 s against 0.09 s) and 1.1 ms more over the kernel documentation's
-3,184 reStructuredText sources (13.0 s against 9.6 s: the document and its passages are
-pickled back); ingesting the 300 files with the bundled model took 30.7 s against 30.2 s.
+Cost, measured on this machine (2 cores, shared; ``python benchmarks/hostile.py
+--overhead``, four runs): a worker starts in 0.6 to 0.7 s (median of 5; the interpreter
+and the parsers' imports) and idles at 60 MB RSS. A file parsed through one costs 0.3 to
+0.6 ms more than in-process over 300 small .txt files, and 0.5 to 1.3 ms more over the
+kernel documentation's 3,184 reStructuredText sources (10 to 14 s in-process: the
+document and its passages are pickled back). Ingesting the 300 files with the bundled
+model, rounds alternating, best of 3: 31.9 s through a worker, 31.3 s in-process.
 With workers, the server's RSS stayed within 4 MB through every attack of issue #9, the
 limits raised or not (``python benchmarks/hostile.py``).
 """
