@@ -11,9 +11,8 @@ The attacks found on ``footnotes serve``, generated at full size:
 Each is uploaded (``POST /api/documents``, one file an upload, one after another) to a
 server on loopback: ``build_app`` and a ``Library``, as ``footnotes serve`` wires them,
 its ingests parsing with the parser ``make_parser(settings)`` gives (a pool of worker
-processes, or in-process for ``FOOTNOTES_PARSE_WORKERS=0``; the Library does not own
-one yet, so this launcher hands it one). For each: the outcome and reason, seconds to
-the response, the server's RSS (``VmRSS``, sampled every 20 ms) before, at peak and
+processes, or in-process for ``FOOTNOTES_PARSE_WORKERS=0``). For each: the outcome
+and reason, seconds to the response, the server's RSS (``VmRSS``, sampled every 20 ms) before, at peak and
 1 s after the response, and the peak of its worker processes' RSS together. A small
 .txt is uploaded first (it loads the model and, with workers, starts one) and last.
 
@@ -134,27 +133,19 @@ def attacks(folder: Path) -> list[Path]:
 
 
 def serve_child(port: int) -> None:
-    """The server process: ``footnotes serve``'s wiring, its Library parsing with a
-    parser of its own (until ``Library`` owns one)."""
+    """The server process: ``footnotes serve``'s wiring (its Library parses with the parser
+    ``make_parser(settings)`` gives, from the environment the parent set)."""
     import logging
 
     import uvicorn
 
     from footnotes.index.library import Library
-    from footnotes.index.sync import Ingestor
-    from footnotes.ingest.worker import make_parser
     from footnotes.settings import Settings
     from footnotes.ui.server import build_app
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     settings = Settings(host="127.0.0.1", port=port)
     library = Library.from_settings(settings)
-    parser = make_parser(settings)
-
-    def ingestor(replica: Any) -> Ingestor:
-        return Ingestor(replica, lambda: library.embed_model, settings, parser)
-
-    library._ingestor = ingestor  # type: ignore[method-assign]
     uvicorn.run(build_app(settings, library), host="127.0.0.1", port=port, log_level="warning")
 
 
