@@ -12,8 +12,9 @@ Each is uploaded (``POST /api/documents``, one file an upload, one after another
 server on loopback: ``build_app`` and a ``Library``, as ``footnotes serve`` wires them,
 its ingests parsing with the parser ``make_parser(settings)`` gives (a pool of worker
 processes, or in-process for ``FOOTNOTES_PARSE_WORKERS=0``). For each: the outcome
-and reason, seconds to the response, the server's RSS (``VmRSS``, sampled every 20 ms) before, at peak and
-1 s after the response, and the peak of its worker processes' RSS together. A small
+and reason, seconds to the response, the server's RSS (``VmRSS``, sampled every 20 ms)
+before, at peak and 1 s after the response, and the peak of its worker processes' RSS
+together. A small
 .txt is uploaded first (it loads the model and, with workers, starts one) and last.
 
 Modes: ``in-process`` (limits, no worker), ``worker`` (limits and the worker's caps),
