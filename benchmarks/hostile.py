@@ -264,7 +264,8 @@ def upload(client: Any, pid: int, path: Path, mode: str) -> dict[str, Any]:
             with path.open("rb") as data:
                 response = client.post("/api/documents", files={"files": (path.name, data)})
             body = response.json()
-            got = body["files"][0] if "files" in body else {"status": "", "reason": body}
+            refused = {"status": f"HTTP {response.status_code}", "reason": body.get("detail")}
+            got = body["files"][0] if "files" in body else refused
             status, reason = got["status"], got["reason"]
         except httpx.TimeoutException:
             status, reason = "(no answer)", "no response within 300 s"
