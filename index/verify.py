@@ -28,7 +28,7 @@ What it cannot catch: swapped roles ("Putin asked Lukashenka" against the
 reverse), a capitalised name that opens the sentence (checked only for
 meaning), a paraphrase that changes meaning with the same words ("could"
 against "will"), and an unsupported inference whose words all appear in the
-quotes. On labelled claims (``benchmarks/claims.py``) it is right on 39 of 40
+quotes. On labelled claims (``benchmarks/verify.py``) it is right on 39 of 40
 of the set its thresholds were tuned on (the sample article; the miss: a
 negation by other words) and on 40 of 40 held out (written before tuning).
 """

@@ -6,7 +6,7 @@ Labelled claims, each a sentence and the quotes it cites: ``claims-tune.jsonl``
 never tuned on). Prints, for each set apart: supported claims kept, unsupported
 claims caught, and the misses with the reason given.
 
-    python benchmarks/claims.py [--threshold T] [--floor F] [--misses]
+    python benchmarks/verify.py [--threshold T] [--floor F] [--misses]
 """
 
 from __future__ import annotations
