@@ -67,9 +67,10 @@ def _coherent(answer: Answer, store: Store) -> None:
         assert c.quote in c.passage
 
 
-def test_a_write_cut_before_its_change_is_logged_is_announced_by_the_next_sync(
-    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding, monkeypatch: Any
-) -> None:
+def _two_documents(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> tuple[Path, Replica, Replica]:
+    """A folder of two documents ingested by a writer, and an observer caught up on them."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "lamp.txt").write_text("The lamp in the hall is blue.\n", encoding="utf-8")
@@ -78,6 +79,13 @@ def test_a_write_cut_before_its_change_is_logged_is_announced_by_the_next_sync(
     Ingestor(writer, lambda: embed_model, settings).sync([docs])
     observer = _observer(writer.store, tmp_path / "observer.sqlite", settings)
     observer.refresh()
+    return docs, writer, observer
+
+
+def test_a_write_cut_before_its_change_is_logged_is_announced_by_the_next_sync(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding, monkeypatch: Any
+) -> None:
+    docs, writer, observer = _two_documents(tmp_path, settings, embed_model)
     old = observer.lexical.content_hashes(["lamp.txt"])["lamp.txt"]
 
     (docs / "lamp.txt").write_text("The lamp in the hall is green now.\n", encoding="utf-8")
@@ -104,14 +112,7 @@ def test_a_write_cut_before_its_change_is_logged_is_announced_by_the_next_sync(
 def test_a_removal_cut_before_its_change_is_logged_is_announced_by_the_next_sync(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding, monkeypatch: Any
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "lamp.txt").write_text("The lamp in the hall is blue.\n", encoding="utf-8")
-    (docs / "door.txt").write_text("The door of the shed is red.\n", encoding="utf-8")
-    writer = Replica.open(Store.from_settings(settings), settings)
-    Ingestor(writer, lambda: embed_model, settings).sync([docs])
-    observer = _observer(writer.store, tmp_path / "observer.sqlite", settings)
-    observer.refresh()
+    docs, writer, observer = _two_documents(tmp_path, settings, embed_model)
 
     (docs / "door.txt").unlink()
     with monkeypatch.context() as patch:
