@@ -276,16 +276,22 @@ def test_kill_9_at_several_points_of_an_ingest_converges_to_a_clean_ingest(
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
 
+        killed: list[bool] = []
+
         def kill_when(name: str, process: subprocess.Popen[bytes], ready: Any) -> None:
-            """SIGKILL ``process`` as soon as ``ready(sentence rows stored)`` holds."""
+            """SIGKILL ``process`` as soon as ``ready(sentence rows stored)`` holds. An
+            ingest that ends first (the last point, on a fast machine) is not a failure:
+            the rerun must still match, and the test asks that most points were kills."""
             deadline = time.monotonic() + STARTUP_SECONDS + WRITE_SECONDS
             while time.monotonic() < deadline and process.poll() is None:
                 if ready(_count(client, name)):
                     os.kill(process.pid, signal.SIGKILL)
                     process.wait()
+                    killed.append(process.returncode == -signal.SIGKILL)
                     return
                 time.sleep(0.005)
-            raise AssertionError(f"{name}: ingest ended ({process.poll()}) before it was killed")
+            assert process.poll() == 0, f"{name}: ingest failed or hung before the kill"
+            killed.append(False)
 
         def ask_between(name: str, question: str) -> None:
             settings = base.model_copy(update={"collection": name})
@@ -332,6 +338,7 @@ def test_kill_9_at_several_points_of_an_ingest_converges_to_a_clean_ingest(
             ask_between(name, question)
             rerun(name)
             _same_store(_snapshot(client, name), second)
+        assert sum(killed) >= len(killed) - 1, f"killed at only {sum(killed)} of {len(killed)}"
 
 
 def _snapshot_of(store: Path, name: str) -> dict[str, Any]:
