@@ -142,10 +142,9 @@ class Replica:
         stored = {r.id: (r.content_hash, r.embed_model) for r in records}
         unannounced = [d for d, version in stored.items() if local.get(d) != version]
         unannounced += [d for d in local if d not in stored]
-        for doc_id in unannounced:
-            change = self.store.announce(doc_id)
-            self._apply([doc_id])
-            self.lexical.mark_applied([(change.id, change.seq)], {})
+        changes = [self.store.announce(doc_id) for doc_id in unannounced]
+        self._apply(unannounced)
+        self.lexical.mark_applied([(c.id, c.seq) for c in changes], {})
         return len(unannounced)
 
     def _start(self) -> None:

@@ -139,6 +139,7 @@ class Ingestor:
             status: Status = "failed" if r.missing else "skipped"
             report.outcomes.append(FileOutcome(r.document, status, r.path, r.reason))
         catalogue = {r.id: r for r in self.store.iter_documents()}
+        self.replica.refresh()  # a first build of the local index can be long: not under the lock
         with self._write_lock:  # a writer killed before logging its last write: log it now
             self.replica.reconcile(catalogue.values())
         run = _Run(self, report, progress, len(found.sources))
