@@ -358,6 +358,23 @@ def test_wrong_api_tokens_lock_the_address_out_and_no_other(guarded: str) -> Non
 
 
 @pytest.mark.slow
+def test_concurrent_requests_with_the_right_token_are_never_throttled(guarded: str) -> None:
+    """One intranet app (one address) sending many good requests at once: none is an
+    attempt at a token, so none is held back (the limit is 3 failures here)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    suffix = "qa" if guarded.endswith("/qa") else "root"
+    with client_at(guarded, f"10.5.0.{len(suffix)}") as http:
+
+        def documents(_: int) -> int:
+            got = http.get("/api/documents", headers={"Authorization": f"Bearer {TOKEN}"})
+            return got.status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            assert set(pool.map(documents, range(48))) == {200}
+
+
+@pytest.mark.slow
 def test_an_untrusted_peer_cannot_pick_its_address(store_dir: Path, library: Any) -> None:
     settings = served_settings(
         store_dir, auth=LOGINS, login_max_failures=2, trusted_proxies="192.0.2.1"

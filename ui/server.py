@@ -124,9 +124,25 @@ def guard(app: FastAPI, settings: Settings) -> None:
             lambda _, path: path == f"{root}/api" or path.startswith(f"{root}/api/"),
             401,
             throttle(),
+            attempt=lambda scope: not _carries_token(scope, settings.api_token),
         ),
     ]
     app.add_middleware(ThrottleMiddleware, doors=doors)  # added last: the outermost
+
+
+def _carries_token(scope: Any, token: str) -> bool:
+    """Whether a request carries the right ``Authorization: Bearer`` token."""
+    import secrets
+
+    if not token:
+        return True  # no token is asked for: nothing to guess
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, given = value.partition(b" ")
+            return scheme.lower() == b"bearer" and secrets.compare_digest(
+                given.strip(), token.encode("utf-8")
+            )
+    return False
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -64,6 +64,13 @@ class Throttle:
         self._locked: OrderedDict[str, float] = OrderedDict()  # address -> until, soonest first
         self._in_flight: dict[str, int] = {}
 
+    def locked_for(self, address: str) -> float | None:
+        """The seconds ``address`` is still locked out for, or None."""
+        now = self.clock()
+        self._prune(now)
+        until = self._locked.get(address)
+        return None if until is None else until - now
+
     def begin(self, address: str) -> float | None:
         """None when an attempt from ``address`` may go ahead (it is then in flight until
         :meth:`end`); else the seconds it should wait."""
@@ -124,6 +131,10 @@ class Door:
     guards: Callable[[str, str], bool]  # (method, path) -> the request goes through this door
     failure: int
     throttle: Throttle
+    attempt: Callable[[Scope], bool] = lambda scope: True
+    """Whether a request is an attempt that may fail (a request carrying the right API
+    token is not one: it is only refused while its address is locked out), so that a
+    client's concurrent good requests never count against its failures left."""
 
 
 class ThrottleMiddleware:
@@ -142,7 +153,8 @@ class ThrottleMiddleware:
             return
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
-        wait = door.throttle.begin(address)
+        attempt = door.attempt(scope)
+        wait = door.throttle.begin(address) if attempt else door.throttle.locked_for(address)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             response = JSONResponse(
@@ -152,6 +164,9 @@ class ThrottleMiddleware:
                 headers={"Retry-After": str(seconds)},
             )  # fmt: skip
             await response(scope, receive, send)
+            return
+        if not attempt:
+            await self.app(scope, receive, send)
             return
         failed = False
 
