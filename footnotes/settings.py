@@ -65,6 +65,28 @@ class Settings(BaseSettings):
         0.42, description="Answer only above this confidence (calibrated; see README)."
     )
 
+    # Answers written by a language model (``index/llm.py``, ``index/written.py``): empty
+    # ``llm`` keeps the extractive answer; the model's every sentence is checked.
+    llm: Literal["", "openai", "ollama"] = Field(
+        "", description="Who writes answers: empty (quoted sentences), openai or ollama."
+    )
+    llm_url: str = Field(
+        "",
+        description="Model server: an OpenAI-compatible base URL ending in /v1, or Ollama's "
+        "http://host:11434 (its default when empty).",
+    )
+    llm_model: str = Field("", description="The model's name on that server (required).")
+    llm_api_key: str = Field("", description="Bearer key for an OpenAI-compatible server.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds the model may take to write an answer, in all."
+    )
+    llm_unsupported: Literal["drop", "flag"] = Field(
+        "drop", description="A written sentence its quotes do not support: drop it, or flag it."
+    )
+    llm_evidence: int = Field(
+        8, ge=1, le=40, description="Evidence sentences the model is given, numbered [1]..[n]."
+    )
+
     # Parsing limits (``ingest/limits.py``, ``ingest/worker.py``): a file over one fails alone,
     # with a reason naming the limit and its variable. The defaults are measured there.
     max_docx_inflated_mb: int = Field(
@@ -177,6 +199,16 @@ class Settings(BaseSettings):
             raise ValueError(f"read_batch_size must be 1 to 20000 (got {self.read_batch_size})")
         if self.candidates < 1:
             raise ValueError(f"candidates must be positive (got {self.candidates})")
+        if self.llm and not self.llm_model.strip():
+            raise ValueError(
+                f"llm_model is required with llm={self.llm!r}: the model's name on the server "
+                "(FOOTNOTES_LLM_MODEL or --llm-model)"
+            )
+        if self.llm == "openai" and not self.llm_url.strip():
+            raise ValueError(
+                "llm_url is required with llm='openai': the server's base URL ending in /v1 "
+                "(FOOTNOTES_LLM_URL or --llm-url)"
+            )
         if self.max_answer_sentences < 1:
             raise ValueError(
                 f"max_answer_sentences must be positive (got {self.max_answer_sentences})"

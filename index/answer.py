@@ -17,7 +17,9 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ConfigDict
 
 from footnotes.index.coverage import Word, WordsOf, WordVectors, coverage, question_parts
 from footnotes.index.lexical import tokenize
@@ -62,38 +64,119 @@ _LEAD = re.compile(
 )
 
 
+# The answer's types are the API's schema too (``ui/api.py``): their attribute docstrings
+# are the field descriptions of ``/openapi.json``.
+_SCHEMA = ConfigDict(use_attribute_docstrings=True)
+
+
 @dataclass(frozen=True)
 class Citation:
-    """One cited quote: an exact span of a stored document."""
+    """One cited quote: an exact span of a stored document, ``quote == text[start:end]``."""
+
+    __pydantic_config__ = _SCHEMA
 
     n: int
+    """The marker [n] in the answer, counted from 1."""
     document: str
+    """The document's id."""
     title: str
     page: int | None
+    """The page the quote starts on (1-based), for paged formats."""
     section: str | None
+    """The heading the quote is under."""
     start: int
+    """The quote's offsets in the document's text (``/api/documents/{id}/text``)."""
     end: int
     quote: str
     passage: str
+    """The passage around the quote."""
     score: float
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer and the citations it carries.
+
+    Extractive: a cited quote as shown, supported by construction. Written by a
+    model: its sentence without markers, ``supported`` as the check found it, and
+    when not, ``reason``. An unsupported sentence is ``dropped`` from ``answer``
+    (by default; it then cites nothing) or kept and flagged.
+    """
+
+    __pydantic_config__ = _SCHEMA
+
+    text: str
+    """The sentence as shown, without its markers."""
+    citations: list[int] = field(default_factory=list)
+    """The ``n`` of each citation it carries."""
+    supported: bool = True
+    """Whether the quotes it cites support it (always, for a quoted sentence)."""
+    reason: str | None = None
+    """Why it is not supported."""
+    dropped: bool = False
+    """Left out of ``answer`` because it is not supported (FOOTNOTES_LLM_UNSUPPORTED=drop)."""
+
+
+Mode = Literal["extractive", "llm"]
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The answer to one question, and the citations its markers point to."""
+    """The answer to one question, and the citations its markers point to.
+
+    ``answer`` is the text shown: the shown ``sentences`` each followed by its
+    markers ``[n]`` (:func:`joined`). ``mode`` says who wrote it; ``notice``, when
+    set, says in one line why it is not what was asked for (the model failed).
+    """
+
+    __pydantic_config__ = _SCHEMA
 
     question: str
     answer: str
+    """The answer's text, each sentence followed by its markers [n]."""
     answered: bool
+    """False when the documents do not answer it (abstention)."""
     citations: list[Citation] = field(default_factory=list)
+    """What the answer's markers [n] point to, numbered in order of first use."""
     related: list[Citation] = field(default_factory=list)
-    confidence: float = 0.0
+    """On abstention, the nearest sentences."""
+    mode: Mode = "extractive"
+    """Who wrote the answer: "llm" (a language model, every sentence checked) or
+    "extractive" (sentences quoted from the documents)."""
+    notice: str | None = None
+    """Why the answer is not what was asked for, in one line (e.g. the model failed)."""
+    sentences: list[Sentence] = field(default_factory=list)
+    """The answer's sentences, with their citations and whether they are supported."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ask --json`` object (``confidence`` is internal, for calibration)."""
-        data = asdict(self)
-        data.pop("confidence")
-        return data
+        """The ``ask --json`` object."""
+        return asdict(self)
+
+    def shown(self) -> list[Sentence]:
+        """The sentences ``answer`` is made of, in order (a dropped one is not shown)."""
+        return [s for s in self.sentences if not s.dropped]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of an answer as a language model writes it, before it is checked."""
+
+    text: str
+
+
+FLAG = "(not supported by its sources)"
+"""Written after a flagged sentence's markers (``FOOTNOTES_LLM_UNSUPPORTED=flag``)."""
+
+
+def joined(sentences: list[Sentence]) -> str:
+    """The answer text: each sentence, then its markers, then :data:`FLAG` if unsupported."""
+    parts = []
+    for s in sentences:
+        if s.dropped:
+            continue
+        markers = "".join(f" [{n}]" for n in s.citations)
+        parts.append(s.text + markers + ("" if s.supported else f" {FLAG}"))
+    return " ".join(parts)
 
 
 EXACT_DEPTH = 10
@@ -188,8 +271,8 @@ def compose(
 
     ``asked`` is the text whose words must be covered: the question, or for a
     follow-up with no content words of its own ("And then?"), the query it
-    was retrieved with. The returned ``confidence`` is the exact-words one
-    when that alone decides; :func:`confidence` gives the full one.
+    was retrieved with. The confidence is computed only as far as the
+    threshold needs; :func:`confidence` gives the full one.
     """
     hits = retrieval.hits
     sure = confidence(asked, retrieval, EXACT_WORDS)
@@ -209,11 +292,25 @@ def compose(
         chosen = _close_to_best(chosen)
     if sure < threshold or lacks_quantity(question, chosen):
         related = _citations([[h] for h in hits[:3]], passages_for)
-        return Answer(question, abstention(question), False, [], related, round(sure, 4))
-    groups = _group(chosen)
-    citations = _citations(groups, passages_for)
-    parts = [f"{_display(c.quote)} [{c.n}]" for c in citations]
-    return Answer(question, " ".join(parts), True, citations, [], round(sure, 4))
+        return Answer(question, abstention(question), False, [], related)
+    return quoted(question, _citations(_group(chosen), passages_for))
+
+
+def quoted(question: str, citations: list[Citation]) -> Answer:
+    """The extractive answer made of ``citations``: each quote as shown, then its marker."""
+    sentences = [Sentence(display(c.quote), [c.n]) for c in citations]
+    return Answer(question, joined(sentences), True, citations, [], sentences=sentences)
+
+
+def evidence(
+    retrieval: Retrieval,
+    passages_for: Callable[[list[str]], dict[str, PassageHit]],
+    limit: int,
+) -> list[Citation]:
+    """The best ``limit`` sentences that state something, numbered from 1 in rank order,
+    each a citation with exact offsets: what a language model is given to answer from."""
+    chosen = _select(retrieval.hits, retrieval.following, limit)
+    return _citations([[h] for h in chosen], passages_for)
 
 
 def _states_something(hit: SentenceHit) -> bool:
@@ -332,7 +429,7 @@ def _citations(
     return out
 
 
-def _display(quote: str) -> str:
+def display(quote: str) -> str:
     """A quote as it reads in the answer: no leading bullet, and the document's own
     reference marks "[5]" shown as "(5)" so that every "[n]" in an answer is a citation."""
     return _OWN_REFERENCE.sub(r"(\1)", _strip_bullet(quote))

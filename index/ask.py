@@ -17,14 +17,15 @@ other request waited.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 from footnotes.errors import InputError, ModelMismatch, NotFound
-from footnotes.index.answer import Answer, compose, confidence
+from footnotes.index.answer import Answer, Delta, compose, confidence, evidence
 from footnotes.index.coverage import WordVectors
 from footnotes.index.lexical import tokenize
+from footnotes.index.llm import ModelFailed, Writer
 from footnotes.index.replica import Replica
 from footnotes.index.retrieve import Retrieval, Retriever
 from footnotes.index.store import Store
@@ -44,7 +45,7 @@ _LEANS_ON_CONTEXT = re.compile(
 class Turn:
     """One message of a conversation."""
 
-    role: str
+    role: Literal["user", "assistant"]
     content: str
 
 
@@ -106,21 +107,32 @@ def contextualise(question: str, history: list[Turn]) -> str:
 
 
 class Asker:
-    """Answers questions from one store collection."""
+    """Answers questions from one store collection: with quoted sentences, or, when a
+    ``writer`` (a language model) is given, with its sentences, each checked."""
 
-    def __init__(self, replica: Replica, embed_model: BaseEmbedding, settings: Settings) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        embed_model: BaseEmbedding,
+        settings: Settings,
+        writer: Writer | None = None,
+    ) -> None:
         self.replica = replica
         self.store = replica.store
         self.settings = settings
         self.retriever = Retriever(replica, embed_model, settings)
         self.words_of = WordVectors(embed_model)
+        self.writer = writer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Asker:
         from footnotes.index.embedding import load_embedding
+        from footnotes.index.llm import make_writer
 
         store = Store.from_settings(settings, create=False)
-        return cls(Replica.open(store, settings), load_embedding(settings), settings)
+        return cls(
+            Replica.open(store, settings), load_embedding(settings), settings, make_writer(settings)
+        )
 
     def check(self) -> None:
         """Catch up with the store, then raise :class:`NotFound` if the collection is empty
@@ -142,8 +154,25 @@ class Asker:
 
         Raises :class:`InputError` for an empty or over-long question or history (before
         any work), :class:`NotFound` for an empty collection."""
+        for event in self.ask_stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
+
+    def ask_stream(
+        self, question: str, history: list[Turn] | None = None
+    ) -> Iterator[Delta | Answer]:
+        """:meth:`ask`, as the model's words while it writes them (:class:`Delta`), then
+        the checked :class:`Answer`, always last; extractive, the answer alone.
+
+        The question is retrieved and checked by the call, so its errors (those of
+        :meth:`ask`) are raised before anything is yielded. The model is asked only
+        when the documents hold an answer (the extractive confidence is above its
+        threshold): below it, the answer abstains as without a model. When the model
+        fails (:class:`ModelFailed`), the extractive answer is the answer, with a
+        ``notice`` saying why."""
         question, asked, retrieval = self._retrieve(question, history)
-        return compose(
+        quoted = compose(
             question,
             asked,
             retrieval,
@@ -152,6 +181,34 @@ class Asker:
             threshold=self.settings.abstain_threshold,
             max_sentences=self.settings.max_answer_sentences,
         )
+        if self.writer is None or not quoted.answered:
+            return iter([quoted])
+        return self._written(question, history or [], retrieval, quoted)
+
+    def _written(
+        self, question: str, history: list[Turn], retrieval: Retrieval, quoted: Answer
+    ) -> Iterator[Delta | Answer]:
+        from footnotes.index import prompt
+        from footnotes.index.written import written_answer
+
+        assert self.writer is not None
+        given = evidence(retrieval, self.store.passages_by_id, self.settings.llm_evidence)
+        pieces: list[str] = []
+        try:
+            for piece in self.writer.stream(prompt.messages(question, history, given)):
+                pieces.append(piece)
+                yield Delta(piece)
+            yield written_answer(
+                question,
+                "".join(pieces),
+                given,
+                self.words_of,
+                retrieval.idf,
+                flag=self.settings.llm_unsupported == "flag",
+            )
+        except ModelFailed as exc:
+            notice = f"the language model did not answer ({exc}); showing quoted sentences instead"
+            yield replace(quoted, notice=notice)
 
     def confidence(self, question: str, history: list[Turn] | None = None) -> float:
         """The full confidence for ``question``, which :meth:`ask` computes only as far
@@ -183,7 +240,7 @@ def parse_history(raw: object) -> list[Turn]:
         content = item.get("content", "")
         if not isinstance(content, str):
             raise InputError("each history item's content must be a string")
-        turns.append(Turn(str(item["role"]), content))
+        turns.append(Turn("user" if item["role"] == "user" else "assistant", content))
     return turns
 
 

@@ -65,6 +65,16 @@ class EvalReport:
     mean_cited_sentences: float
     latency_p50_ms: float
     latency_p95_ms: float
+    written: int = 0
+    """Answers a language model wrote (``mode: "llm"``)."""
+    fell_back: int = 0
+    """Answers with a notice: the model failed and quoted sentences stood in."""
+    kept: float | None = None
+    """Of the sentences the model wrote, the share supported by their quotes (shown)."""
+    dropped: float | None = None
+    """...the share left out as unsupported (``FOOTNOTES_LLM_UNSUPPORTED=drop``)."""
+    flagged: float | None = None
+    """...the share shown marked as unsupported (``flag``)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -81,6 +91,11 @@ class EvalReport:
             "mean_cited_sentences": round(self.mean_cited_sentences, 2),
             "latency_p50_ms": round(self.latency_p50_ms, 1),
             "latency_p95_ms": round(self.latency_p95_ms, 1),
+            "llm_answers": self.written,
+            "llm_fallbacks": self.fell_back,
+            "llm_sentences_kept": self.kept,
+            "llm_sentences_dropped": self.dropped,
+            "llm_sentences_flagged": self.flagged,
         }
 
 
@@ -179,6 +194,7 @@ def _report(results: list[RowResult]) -> EvalReport:
     true_abstentions = sum(1 for r in abstained if not r.row.answerable)
     answered = [r for r in results if r.answer.answered]
     n = max(1, len(results))
+    wrote = [s for r in results if r.answer.mode == "llm" for s in r.answer.sentences]
     return EvalReport(
         rows=results,
         answer_containment=_rate([r.contains for r in results]),
@@ -193,4 +209,9 @@ def _report(results: list[RowResult]) -> EvalReport:
         mean_cited_sentences=sum(len(r.answer.citations) for r in answered) / max(1, len(answered)),
         latency_p50_ms=_percentile([r.latency_ms for r in results], 0.5),
         latency_p95_ms=_percentile([r.latency_ms for r in results], 0.95),
+        written=sum(1 for r in results if r.answer.mode == "llm"),
+        fell_back=sum(1 for r in results if r.answer.notice),
+        kept=_rate([s.supported for s in wrote]),
+        dropped=_rate([not s.supported and s.dropped for s in wrote]),
+        flagged=_rate([not s.supported and not s.dropped for s in wrote]),
     )

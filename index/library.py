@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from footnotes.errors import ConfigError, DocumentError, FootnotesError
-from footnotes.index.answer import Answer
+from footnotes.index.answer import Answer, Delta
 from footnotes.index.ask import Asker, Turn
 from footnotes.index.replica import Replica
 from footnotes.index.store import OWN_SUFFIXES, DocumentRecord, Store, make_client, reachable
@@ -44,15 +44,22 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from footnotes.index.llm import Writer
+
 
 class Library:
     """The collections of one store, ready to be asked and synced."""
 
     def __init__(
-        self, settings: Settings, embed_model: BaseEmbedding, client: ClientAPI | None = None
+        self,
+        settings: Settings,
+        embed_model: BaseEmbedding,
+        client: ClientAPI | None = None,
+        writer: Writer | None = None,
     ) -> None:
         self.settings = settings
         self.embed_model = embed_model
+        self.writer = writer  # the language model that writes answers, if one is configured
         self._client = client
         self._replicas: dict[str, Replica] = {}
         self._askers: dict[str, Asker] = {}
@@ -64,8 +71,9 @@ class Library:
     @classmethod
     def from_settings(cls, settings: Settings) -> Library:
         from footnotes.index.embedding import load_embedding
+        from footnotes.index.llm import make_writer
 
-        return cls(settings, load_embedding(settings))
+        return cls(settings, load_embedding(settings), writer=make_writer(settings))
 
     @property
     def client(self) -> ClientAPI:
@@ -109,13 +117,22 @@ class Library:
     def ask(
         self, question: str, history: list[Turn] | None = None, collection: str | None = None
     ) -> Answer:
+        return self._asker(collection).ask(question, history)
+
+    def ask_stream(
+        self, question: str, history: list[Turn] | None = None, collection: str | None = None
+    ) -> Iterator[Delta | Answer]:
+        """:meth:`Asker.ask_stream` on ``collection``: the model's words, then the answer."""
+        return self._asker(collection).ask_stream(question, history)
+
+    def _asker(self, collection: str | None) -> Asker:
         replica = self.replica(collection)
         with self._open:
             asker = self._askers.get(replica.store.name)
             if asker is None:
-                asker = Asker(replica, self.embed_model, self.settings)
+                asker = Asker(replica, self.embed_model, self.settings, self.writer)
                 self._askers[replica.store.name] = asker
-        return asker.ask(question, history)
+        return asker
 
     def documents(self, collection: str | None = None) -> list[DocumentRecord]:
         return self.store(collection).list_documents()

@@ -14,13 +14,14 @@ import os
 import socket
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import SAMPLE_ARTICLE
 
-from footnotes.index.answer import Answer, Citation
+from footnotes.index.answer import FLAG, Answer, Citation, Sentence, joined, quoted
 from footnotes.index.library import Library
 from footnotes.settings import Settings
 from footnotes.ui import chat, render
@@ -115,7 +116,7 @@ PASSAGE = f"Harbour notes. {FERRY} {RETURN}"
 def ferry_answer() -> Answer:
     c1 = citation(1, FERRY, PASSAGE, 100 + PASSAGE.index(FERRY))
     c2 = citation(2, RETURN, PASSAGE, 100 + PASSAGE.index(RETURN))
-    return Answer("When does the ferry run?", f"{FERRY} [1] {RETURN} [2]", True, [c1, c2])
+    return quoted("When does the ferry run?", [c1, c2])
 
 
 def test_every_marker_links_to_its_source_in_the_panel() -> None:
@@ -127,13 +128,15 @@ def test_every_marker_links_to_its_source_in_the_panel() -> None:
     assert links == ["#source-0-1", "#source-0-2"]
     ids = set(panel.attrs("id"))
     assert {link[1:] for link in links} <= ids
-    # the document's own "[2]" inside the second quote is text, not a third marker
-    assert message.text == f"{FERRY} [1] {RETURN} [2]"
+    # the document's own "[2]" inside the second quote is shown as "(2)", not a third marker
+    shown = RETURN.replace("[2]", "(2)")
+    assert message.text == answer.answer == f"{FERRY} [1] {shown} [2]"
     assert render.segments(answer) == [
-        (f"{FERRY} ", None),
-        ("[1]", 1),
+        (FERRY, None),
         (" ", None),
-        (f"{RETURN} ", None),
+        ("[1]", 1),
+        (f" {shown}", None),
+        (" ", None),
         ("[2]", 2),
     ]
 
@@ -185,15 +188,49 @@ def test_abstention_looks_different_and_lists_related_passages() -> None:
     assert "fn-abstain" not in " ".join(answered.attrs("class"))
 
 
-def test_streamed_prefixes_grow_to_the_whole_answer() -> None:
-    answer = ferry_answer()
-    full = Parsed(render.answer_html(answer, 0)).text
-    cuts = render.stream_cuts(answer.answer)
-    assert len(cuts) > 2 and cuts[-1] == len(answer.answer)
-    texts = [assert_inert(render.answer_html(answer, 0, upto=cut)).text for cut in cuts]
-    assert all(full.startswith(t) for t in texts)
-    assert [len(t) for t in texts] == sorted({len(t) for t in texts})
-    assert texts[-1] == full
+def written_ferry_answer(flag: bool) -> Answer:
+    """A model's answer: one supported sentence, one with an invented hour."""
+    c1 = citation(1, FERRY, PASSAGE, 100 + PASSAGE.index(FERRY))
+    good = Sentence("The ferry sails at nine.", [1])
+    bad = Sentence(
+        "It sails again at ten.", [1] if flag else [], False, "states 10 (it cited [1])",
+        dropped=not flag,
+    )  # fmt: skip
+    return Answer("When does the ferry run?", joined([good, bad]), True, [c1], mode="llm",
+                  sentences=[good, bad])  # fmt: skip
+
+
+def test_a_written_answer_shows_only_supported_sentences_and_says_what_was_left_out() -> None:
+    answer = written_ferry_answer(flag=False)
+    assert answer.answer == "The ferry sails at nine. [1]"
+    message = assert_inert(render.answer_html(answer, turn=0))
+    assert [a["href"] for t, a in message.tags if t == "a"] == ["#source-0-1"]
+    assert message.text.startswith("The ferry sails at nine. [1]")
+    assert "left out" in message.text and "It sails again at ten." in message.text
+    assert "states 10" in message.text
+    assert "fn-unsupported" not in " ".join(message.attrs("class"))
+
+
+def test_a_flagged_sentence_is_marked_and_keeps_its_markers() -> None:
+    answer = written_ferry_answer(flag=True)
+    assert answer.answer == f"The ferry sails at nine. [1] It sails again at ten. [1] {FLAG}"
+    message = assert_inert(render.answer_html(answer, turn=0))
+    flagged = [a for t, a in message.tags if t == "span" and a.get("class") == "fn-unsupported"]
+    assert len(flagged) == 1 and "states 10" in flagged[0]["title"]
+    assert "not supported by its sources" in message.text
+    assert [a["href"] for t, a in message.tags if t == "a"] == ["#source-0-1", "#source-0-1"]
+
+
+def test_a_notice_and_the_words_being_written_are_shown_as_text() -> None:
+    answer = replace(ferry_answer(), notice=f"the language model did not answer {SCRIPT}")
+    message = assert_inert(render.answer_html(answer, turn=0))
+    assert f"the language model did not answer {SCRIPT}" in message.text
+    assert "fn-answer-notice" in " ".join(message.attrs("class"))
+    declined = replace(answer, answered=False, citations=[], sentences=[], answer="No.")
+    assert "did not answer" in assert_inert(render.answer_html(declined, turn=0)).text
+    writing = assert_inert(render.writing_html(f"The ferry {IMG} [1"))
+    assert writing.text.startswith(f"The ferry {IMG} [1")
+    assert not [a for t, a in writing.tags if t == "a"]
 
 
 def test_markup_from_documents_and_users_is_shown_as_text_everywhere() -> None:
@@ -202,7 +239,7 @@ def test_markup_from_documents_and_users_is_shown_as_text_everywhere() -> None:
     passage = f"{JS_LINK} first. {quote} {RAW_LINK} last."
     cited = citation(1, quote, passage, 40 + passage.index(quote), document=f"{IMG}.md",
                      title=f"Notes {SCRIPT}", section=f"Rules {RAW_LINK}", page=2)  # fmt: skip
-    answer = Answer(f"What does the pilot board with? {IMG}", f"{quote} [1]", True, [cited])
+    answer = quoted(f"What does the pilot board with? {IMG}", [cited])
     exchange = Exchange(answer, (Source(cited, *render.quote_span(cited)),))
     document = "x" * 40 + passage
     views = {
@@ -245,14 +282,10 @@ def asked(library: Library) -> list[tuple[chat.Messages, list[Exchange], Any, st
 
 
 @pytest.mark.slow
-def test_answer_streams_then_arrives_with_its_sources(
+def test_a_quoted_answer_arrives_at_once_with_its_sources(
     asked: list[tuple[chat.Messages, list[Exchange], Any, str]],
 ) -> None:
-    assert len(asked) > 3
-    shown = [Parsed(messages[-1]["content"]).text for messages, *_ in asked]
-    assert all(shown[-1].startswith(s) for s in shown)
-    assert len(set(shown)) == len(shown)  # each yield shows more
-    assert all(conversation == [] for _, conversation, *_ in asked[:-1])
+    assert len(asked) == 1  # no replay of a finished answer: it is shown when ready
     messages, conversation, sources, textbox = asked[-1]
     assert textbox == ""
     assert [m["role"] for m in messages] == ["user", "assistant"]
@@ -357,7 +390,7 @@ def test_upload_adds_files_and_reports_each_failure(library: Library, tmp_path: 
 @pytest.fixture(scope="module")
 def launched(library: Library) -> Iterator[str]:
     """``build_chat`` launched on a free loopback port; yields its URL."""
-    blocks = chat.build_chat(library, library.settings, stream_delay=0.0)
+    blocks = chat.build_chat(library, library.settings)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -1,9 +1,11 @@
 """The JSON API under ``/api``: ask, and list, upload, read and remove documents.
 
-Thin over :class:`Library`: requests and responses are pydantic models (so
-``/openapi.json`` is the contract), the answer is exactly the ``ask --json``
-object, and an upload is ingested by the same sync as ``footnotes ingest``,
-reported file by file the same way. Errors convert here, at the edge, to a
+Thin over :class:`Library`: requests and responses are pydantic models or the
+core's own dataclasses (so ``/openapi.json`` is the contract and the answer's
+types are declared once, in ``index/answer.py``), the answer is exactly the
+``ask --json`` object (streamed as server-sent events by ``/api/ask/stream``),
+and an upload is ingested by the same sync as ``footnotes ingest``, reported
+file by file the same way. Errors convert here, at the edge, to a
 status with ``{"detail": "..."}``: a bad request body is 400 (not FastAPI's
 422), an unknown collection or document 404, a known route asked with the
 wrong method 405; what is the server's fault (a store that is down or failed,
@@ -21,17 +23,18 @@ thread pool, so the blocking model never stalls the event loop. (No
 annotations, which name dependencies local to :func:`build_router`.)
 """
 
+import json
 import logging
 import secrets
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +49,8 @@ from footnotes.errors import (
     StoreUnavailable,
     UnsupportedFileError,
 )
+from footnotes.index.answer import Answer, Delta
+from footnotes.index.ask import Turn
 from footnotes.index.library import Library
 from footnotes.index.sync import FileOutcome, Status, SyncReport
 from footnotes.settings import Settings
@@ -67,13 +72,6 @@ log = logging.getLogger("footnotes")
 # --- models: the contract --------------------------------------------------------------
 
 
-class Turn(BaseModel):
-    """One earlier message of the conversation."""
-
-    role: Literal["user", "assistant"]
-    content: str
-
-
 class AskRequest(BaseModel):
     """A question, with the conversation so far for follow-ups."""
 
@@ -89,31 +87,6 @@ class AskRequest(BaseModel):
         "recent ones.",
     )
     collection: str | None = Field(None, description="Collection to ask; default the configured.")
-
-
-class CitationModel(BaseModel):
-    """An exact span of a stored document: ``quote == text[start:end]``."""
-
-    n: int = Field(description="The marker [n] in the answer, counted from 1.")
-    document: str
-    title: str
-    page: int | None
-    section: str | None
-    start: int
-    end: int
-    quote: str
-    passage: str
-    score: float
-
-
-class AnswerModel(BaseModel):
-    """The ``footnotes ask --json`` object."""
-
-    question: str
-    answer: str
-    answered: bool = Field(description="False when the documents do not answer it (abstention).")
-    citations: list[CitationModel] = Field(description="What the answer's markers [n] point to.")
-    related: list[CitationModel] = Field(description="On abstention, the nearest sentences.")
 
 
 class DocumentModel(BaseModel):
@@ -271,14 +244,39 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
             raise HTTPException(404, f"no collection named {name!r}")
         return name
 
-    @router.post("/ask", response_model=AnswerModel, tags=["ask"], responses=_errors(400, 404))
+    @router.post(
+        "/ask",
+        response_model=Answer,
+        tags=["ask"],
+        responses=_errors(400, 404),
+    )
     def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question from the documents, every claim cited to its exact sentence."""
-        from footnotes.index.ask import Turn as CoreTurn
+        return library.ask(body.question, body.history, existing(body.collection)).to_dict()
 
-        collection = existing(body.collection)
-        history = [CoreTurn(t.role, t.content) for t in body.history]
-        return library.ask(body.question, history, collection).to_dict()
+    @router.post(
+        "/ask/stream",
+        response_class=StreamingResponse,
+        tags=["ask"],
+        responses={
+            200: {
+                "description": 'Server-sent events: `delta` events `{"text"}` as a language '
+                "model writes, then one `answer` event, the `/api/ask` object after every "
+                'sentence is checked (an `error` event `{"detail"}` if the server fails '
+                "midway).",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **_errors(400, 404),
+        },
+    )
+    def ask_stream(body: AskRequest) -> StreamingResponse:
+        """Answer a question as `/api/ask` does, streaming the model's words as it writes."""
+        events = library.ask_stream(body.question, body.history, existing(body.collection))
+        return StreamingResponse(
+            _server_sent(events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @router.get(
         "/documents", response_model=list[DocumentModel], tags=["documents"], responses=_errors(404)
@@ -396,6 +394,29 @@ def build_router(library: Library, settings: Settings) -> APIRouter:
 
 
 _INGESTED = ("added", "updated", "unchanged")
+
+
+def _server_sent(events: Iterator[Delta | Answer]) -> Iterator[str]:
+    """The events of an answer as server-sent events; a failure midway is an ``error``
+    event of one line (the status line was sent with the first byte)."""
+
+    def event(name: str, data: object) -> str:
+        return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    try:
+        for item in events:
+            if isinstance(item, Delta):
+                yield event("delta", {"text": item.text})
+            else:
+                data = item.to_dict()
+                yield event("answer", data)
+    except FootnotesError as exc:
+        log.warning("api: /ask/stream: %s", exc)
+        yield event("error", {"detail": str(exc)})
+    except Exception as exc:
+        log.exception("api: /ask/stream failed")
+        detail = f"internal error ({type(exc).__name__}); the server log has the details"
+        yield event("error", {"detail": detail})
 
 
 def _fallback(router: APIRouter) -> None:

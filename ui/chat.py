@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 import gradio as gr
 
 from footnotes.errors import FootnotesError, InputError
-from footnotes.index.answer import Answer, Citation
+from footnotes.index.answer import Answer, Citation, Delta
 from footnotes.index.ask import Turn, recent_history
 from footnotes.index.library import Library
 from footnotes.index.sync import FileOutcome
@@ -114,14 +113,16 @@ def respond(
     question: str,
     conversation: list[Exchange],
     collection: str | None,
-    delay: float = 0.0,
 ) -> Iterator[tuple[Any, list[Exchange], Any, Any]]:
-    """Answer ``question`` after ``conversation``, streaming the answer as it is shown.
+    """Answer ``question`` after ``conversation``, showing a language model's words as it
+    writes them.
 
-    Yields (chatbot messages, conversation, Sources panel, textbox); the
-    answer grows a few words at a time (``delay`` seconds apart), and the
-    last yield carries the new conversation and its sources. The conversation
-    asked after, and kept, is the most recent that fits the history bounds
+    Yields (chatbot messages, conversation, Sources panel, textbox). A quoted
+    (extractive) answer is shown once, when it is ready. A written one first
+    shows the model's words as they arrive, then is replaced by the checked
+    answer and its sources; the textbox is emptied once, when the question is
+    taken, so what the user types meanwhile stays. The conversation asked
+    after, and kept, is the most recent that fits the history bounds
     (:func:`kept`), plus the new exchange.
 
     An empty question yields once, changing only the textbox's placeholder to a
@@ -133,19 +134,22 @@ def respond(
         return
     conversation = kept(conversation, library.settings)
     try:
-        answer = library.ask(question, history(conversation), collection)
+        events = library.ask_stream(question, history(conversation), collection)
+        before = messages(conversation)
+        asked = {"role": "user", "content": render.question_html(question.strip())}
+        written, box = "", ""
+        for event in events:
+            if isinstance(event, Delta):
+                written += event.text
+                shown = {"role": "assistant", "content": render.writing_html(written)}
+                yield [*before, asked, shown], conversation, gr.skip(), box
+                box = gr.skip()
+            else:
+                answer = event
     except FootnotesError as exc:
         raise refusal(exc) from exc
-    turn = len(conversation)
-    before = messages(conversation)
-    asked = {"role": "user", "content": render.question_html(answer.question)}
-    for cut in render.stream_cuts(answer.answer)[:-1]:
-        shown = {"role": "assistant", "content": render.answer_html(answer, turn, upto=cut)}
-        yield [*before, asked, shown], conversation, gr.skip(), ""
-        if delay:
-            time.sleep(delay)
     conversation = [*conversation, exchange(library, answer, collection)]
-    yield messages(conversation), conversation, render.sources_html(conversation), ""
+    yield messages(conversation), conversation, render.sources_html(conversation), box
 
 
 def open_document(
@@ -281,7 +285,7 @@ def _static(name: str) -> str:
     return (resources.files("footnotes.ui") / "static" / name).read_text(encoding="utf-8")
 
 
-def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03) -> gr.Blocks:
+def build_chat(library: Library, settings: Settings) -> gr.Blocks:
     """The chat and library tabs over ``library``; mount with :func:`page_options`."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio reads it when it would phone home
     default = settings.collection
@@ -295,7 +299,7 @@ def build_chat(library: Library, settings: Settings, stream_delay: float = 0.03)
     def ask(
         question: str, conversation: list[Exchange], collection: str
     ) -> Iterator[tuple[Any, list[Exchange], Any, Any]]:
-        yield from respond(library, question, conversation, collection, stream_delay)
+        yield from respond(library, question, conversation, collection)
 
     def show_document(conversation: list[Exchange], collection: str, evt: gr.EventData) -> str:
         try:  # sent by static/page.js: trigger('click', {kind, turn, n})

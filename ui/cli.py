@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -43,6 +44,37 @@ EmbedOpt = Annotated[
     str | None,
     typer.Option(
         "--embed-model", help="sentence-transformers name or folder (env FOOTNOTES_EMBED_MODEL)."
+    ),
+]
+
+LlmOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help="Who writes answers: openai (any OpenAI-compatible server), ollama, or '' for "
+        "quoted sentences (env FOOTNOTES_LLM). The key comes from FOOTNOTES_LLM_API_KEY.",
+    ),
+]
+LlmUrlOpt = Annotated[
+    str | None,
+    typer.Option("--llm-url", help="Model server: base URL ending in /v1, or Ollama's (env "
+                 "FOOTNOTES_LLM_URL)."),
+]  # fmt: skip
+LlmModelOpt = Annotated[
+    str | None, typer.Option("--llm-model", help="Model name (env FOOTNOTES_LLM_MODEL).")
+]
+LlmTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--llm-timeout", help="Seconds for the model's answer (env FOOTNOTES_LLM_TIMEOUT)."
+    ),
+]
+LlmUnsupportedOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm-unsupported",
+        help="A written sentence its sources do not support: drop or flag "
+        "(env FOOTNOTES_LLM_UNSUPPORTED).",
     ),
 ]
 
@@ -226,14 +258,24 @@ def ask(
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
     embed_model: EmbedOpt = None,
+    llm: LlmOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_timeout: LlmTimeoutOpt = None,
+    llm_unsupported: LlmUnsupportedOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer a question from the documents, citing the sentences used."""
+    """Answer a question from the documents, citing the sentences used.
+
+    With a language model (--llm), its words show as it writes them on a terminal,
+    then the checked answer replaces them."""
     if (question is None) == (batch is None):
         _fail("give a QUESTION or --batch FILE (one of them)")
     settings = build_settings(
-        store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model
-    )
+        store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model,
+        llm=llm, llm_url=llm_url, llm_model=llm_model, llm_timeout=llm_timeout,
+        llm_unsupported=llm_unsupported,
+    )  # fmt: skip
     try:
         from footnotes.index.ask import Asker, parse_request
         from footnotes.index.jsonl import at, read_json_lines
@@ -241,7 +283,8 @@ def ask(
         asker = Asker.from_settings(settings)
         if batch is None:
             assert question is not None
-            answer = asker.ask(question)
+            events = asker.ask_stream(question)
+            answer = _answer_of(events, live=not as_json and sys.stdout.isatty())
             if as_json:
                 typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
             else:
@@ -258,6 +301,29 @@ def ask(
         _fail(str(exc))
 
 
+def _answer_of(events: Iterator[Any], live: bool) -> Any:
+    """The final answer of ``events``; on a terminal (``live``), the model's words are shown
+    as they arrive and cleared when the checked answer is ready."""
+    from footnotes.index.answer import Answer, Delta
+
+    if not live:
+        return next(e for e in events if isinstance(e, Answer))
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    written = Text(style="dim")
+    answer = None
+    with Live(written, console=Console(), transient=True, refresh_per_second=12) as view:
+        for event in events:
+            if isinstance(event, Delta):
+                written.append(event.text)
+                view.update(written)
+            else:
+                answer = event
+    return answer
+
+
 @app.command("eval")
 def evaluate(
     questions: Annotated[
@@ -268,6 +334,11 @@ def evaluate(
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
     embed_model: EmbedOpt = None,
+    llm: LlmOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_timeout: LlmTimeoutOpt = None,
+    llm_unsupported: LlmUnsupportedOpt = None,
     as_json: JsonOpt = False,
     show_misses: Annotated[
         bool, typer.Option("--misses", help="List the rows that missed.")
@@ -275,8 +346,10 @@ def evaluate(
 ) -> None:
     """Measure answers against a question set (ingests nothing)."""
     settings = build_settings(
-        store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model
-    )
+        store=store, collection=collection, chroma_url=chroma_url, embed_model=embed_model,
+        llm=llm, llm_url=llm_url, llm_model=llm_model, llm_timeout=llm_timeout,
+        llm_unsupported=llm_unsupported,
+    )  # fmt: skip
     try:
         from footnotes.index.ask import Asker
         from footnotes.index.evaluate import evaluate as run_eval
@@ -339,6 +412,11 @@ def serve(
     collection: CollectionOpt = None,
     chroma_url: UrlOpt = None,
     embed_model: EmbedOpt = None,
+    llm: LlmOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_timeout: LlmTimeoutOpt = None,
+    llm_unsupported: LlmUnsupportedOpt = None,
 ) -> None:
     """Serve the chat and the HTTP API (FOOTNOTES_API_TOKEN protects /api)."""
     import os
@@ -354,6 +432,11 @@ def serve(
         root_path=root_path,
         auth=auth,
         allow_unauthenticated=allow_unauthenticated,
+        llm=llm,
+        llm_url=llm_url,
+        llm_model=llm_model,
+        llm_timeout=llm_timeout,
+        llm_unsupported=llm_unsupported,
     )
     try:
         from footnotes.ui.server import serve as run_server
@@ -364,8 +447,15 @@ def serve(
 
 
 def render_text(answer: dict[str, Any]) -> str:
-    """The answer and its sources, for a terminal."""
-    lines = [answer["answer"], ""]
+    """The answer and its sources, for a terminal: a notice first, sentences left out
+    (not supported by their sources) after the answer."""
+    lines = [f"note: {answer['notice']}", ""] if answer.get("notice") else []
+    lines += [answer["answer"], ""]
+    for s in answer.get("sentences", []):
+        if s["dropped"] and answer["answered"]:
+            lines.append(f"left out, not supported: \u201c{s['text']}\u201d ({s['reason']})")
+    if lines[-1] != "":
+        lines.append("")
     for c in answer["citations"] or answer.get("related", []):
         where = f", p. {c['page']}" if c["page"] else (f", {c['section']}" if c["section"] else "")
         label = f"[{c['n']}]" if answer["answered"] else "related:"

@@ -19,14 +19,11 @@ answers of the conversation from 0.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
 from footnotes.index.answer import Answer, Citation
-
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -78,56 +75,17 @@ def highlight(text: str, start: int, end: int) -> str:
 
 
 def segments(answer: Answer) -> list[tuple[str, int | None]]:
-    """The answer's text cut into plain text and markers: ``(text, None)`` or ``("[n]", n)``.
+    """The answer as shown, cut into text and markers: ``(text, None)`` or ``("[n]", n)``.
 
-    The engine writes each cited quote followed by `` [n]``; a quote may
-    itself contain bracketed numbers (a reference in the source), so a
-    marker is recognised by its position after its own quote, not by its
-    look. Text of another shape falls back to every ``[n]`` that names a
-    citation of the answer.
+    Built from the answer's sentences and their citation numbers, never by reading
+    markers back out of its text (a quote may hold bracketed numbers of its own).
     """
-    text = answer.answer
     out: list[tuple[str, int | None]] = []
-    cursor = 0
-    for citation in answer.citations:
-        if cursor and text.startswith(" ", cursor):  # the space between two parts
-            out.append((" ", None))
-            cursor += 1
-        marker = f" [{citation.n}]"
-        at = text.find(marker, cursor)
-        while at >= 0 and not citation.quote.endswith(text[cursor:at]):
-            at = text.find(marker, at + 1)
-        if at < 0:
-            return _segments_by_look(answer)
-        out.append((text[cursor : at + 1], None))
-        out.append((marker[1:], citation.n))
-        cursor = at + len(marker)
-    if cursor < len(text):
-        out.append((text[cursor:], None))
-    return [s for s in out if s[0]]
-
-
-def _segments_by_look(answer: Answer) -> list[tuple[str, int | None]]:
-    known = {c.n for c in answer.citations}
-    out: list[tuple[str, int | None]] = []
-    cursor = 0
-    for match in _MARKER.finditer(answer.answer):
-        n = int(match.group(1))
-        if n in known:
-            out.append((answer.answer[cursor : match.start()], None))
-            out.append((match.group(0), n))
-            cursor = match.end()
-    out.append((answer.answer[cursor:], None))
-    return [s for s in out if s[0]]
-
-
-def stream_cuts(text: str, words: int = 2) -> list[int]:
-    """Lengths of ``text`` to show while an answer streams: every few words, then all."""
-    ends = [m.end() for m in re.finditer(r"\S+", text)]
-    cuts = ends[words - 1 :: words]
-    if not cuts or cuts[-1] != len(text):
-        cuts.append(len(text))
-    return cuts
+    for i, sentence in enumerate(answer.shown()):
+        out.append(((" " if i else "") + sentence.text, None))
+        for n in sentence.citations:
+            out.extend([(" ", None), (f"[{n}]", n)])
+    return out
 
 
 def question_html(question: str) -> str:
@@ -135,38 +93,74 @@ def question_html(question: str) -> str:
     return f'<div class="fn-question">{escape(question)}</div>'
 
 
-def answer_html(answer: Answer, turn: int, upto: int | None = None) -> str:
+def writing_html(text: str) -> str:
+    """A language model's words as they arrive, before its sentences are checked."""
+    return (
+        f'<div class="fn-answer fn-writing">{escape(text)}'
+        '<span class="fn-writing-note"> … writing; every sentence is checked against '
+        "its sources before it is shown</span></div>"
+    )
+
+
+def _notice(answer: Answer) -> str:
+    if not answer.notice:
+        return ""
+    return f'<div class="fn-answer-notice" role="status">{escape(answer.notice)}</div>'
+
+
+def _marker(n: int, turn: int) -> str:
+    return f'<a class="fn-cite" href="#source-{turn}-{n}" title="Show source {n}">[{n}]</a>'
+
+
+def _dropped(answer: Answer) -> str:
+    dropped = [s for s in answer.sentences if s.dropped]
+    if not dropped or not answer.answered:
+        return ""
+    items = "".join(
+        f"<li>\u201c{escape(s.text)}\u201d: {escape(s.reason or 'not supported')}</li>"
+        for s in dropped
+    )
+    count = "1 sentence" if len(dropped) == 1 else f"{len(dropped)} sentences"
+    return (
+        f'<div class="fn-dropped">{count} the language model wrote left out, '
+        f"not supported by its sources:<ul>{items}</ul></div>"
+    )
+
+
+def answer_html(answer: Answer, turn: int) -> str:
     """The assistant's message: the answer, each marker a link to its source.
 
-    ``upto`` shows only the first ``upto`` characters (while streaming). An
-    abstention is set apart: a notice, no markers.
+    An abstention is set apart: a notice, no markers. A sentence the model wrote
+    that its sources do not support is marked (``FOOTNOTES_LLM_UNSUPPORTED=flag``)
+    or listed as left out (the default); a ``notice`` (the model failed) comes first.
     """
-    limit = len(answer.answer) if upto is None else upto
     if not answer.answered:
         related = ""
-        if answer.related and limit >= len(answer.answer):
+        if answer.related:
             related = (
                 '<div class="fn-abstain-more">Related passages are listed beside the chat; '
                 "none of them answers the question.</div>"
             )
         return (
-            '<div class="fn-answer fn-abstain" role="note">'
+            f'<div class="fn-answer fn-abstain" role="note">{_notice(answer)}'
             '<div class="fn-abstain-label">Not in the documents</div>'
-            f'<div class="fn-abstain-text">{escape(answer.answer[:limit])}</div>{related}</div>'
+            f'<div class="fn-abstain-text">{escape(answer.answer)}</div>{related}</div>'
         )
     parts: list[str] = []
-    shown = 0
-    for text, n in segments(answer):
-        if shown >= limit:
-            break
-        if n is None:
-            parts.append(escape(text[: limit - shown]))
-        else:
-            parts.append(
-                f'<a class="fn-cite" href="#source-{turn}-{n}" title="Show source {n}">[{n}]</a>'
+    for i, sentence in enumerate(answer.shown()):
+        markers = "".join(" " + _marker(n, turn) for n in sentence.citations)
+        text = escape(sentence.text)
+        if not sentence.supported:
+            why = escape(sentence.reason or "not supported by its sources")
+            text = (
+                f'<span class="fn-unsupported" title="{why}">{text}</span>{markers} '
+                '<span class="fn-unsupported-label">not supported by its sources</span>'
             )
-        shown += len(text)
-    return f'<div class="fn-answer">{"".join(parts)}</div>'
+        else:
+            text += markers
+        parts.append((" " if i else "") + text)
+    kind = " fn-written" if answer.mode == "llm" else ""
+    return f'<div class="fn-answer{kind}">{_notice(answer)}{"".join(parts)}{_dropped(answer)}</div>'
 
 
 def _where(citation: Citation) -> str:
