@@ -32,7 +32,9 @@ ARTICLE_ID = SAMPLE_ARTICLE.name
 QUESTION = "Which missile system did Lukashenka ask Putin to deploy?"
 FOLLOW_UP = "What threat did he cite?"
 NATO = "an alleged threat from NATO units in Poland and Lithuania"
-ANSWER_KEYS = {"question", "answer", "answered", "citations", "related"}
+ANSWER_KEYS = {
+    "question", "answer", "answered", "citations", "related", "mode", "notice", "sentences",
+}  # fmt: skip
 CITATION_KEYS = {
     "n", "document", "title", "page", "section", "start", "end", "quote", "passage", "score",
 }  # fmt: skip
@@ -479,9 +481,14 @@ def test_openapi_lists_every_route_with_its_schema(http: httpx.Client) -> None:
     ask = paths["/api/ask"]["post"]
     assert ask["requestBody"]["content"]["application/json"]["schema"]["$ref"] == ref + "AskRequest"
     assert ask["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] == (
-        ref + "AnswerModel"
+        ref + "Answer"
     )
     assert {"400", "404"} <= set(ask["responses"]) and "422" not in ask["responses"]
+    stream = paths["/api/ask/stream"]["post"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    assert stream["requestBody"]["content"]["application/json"]["schema"]["$ref"] == (
+        ref + "AskRequest"
+    )
 
     listed = paths["/api/documents"]["get"]["responses"]["200"]["content"]["application/json"]
     assert listed["schema"]["items"]["$ref"] == ref + "DocumentModel"
@@ -497,8 +504,10 @@ def test_openapi_lists_every_route_with_its_schema(http: httpx.Client) -> None:
     assert "get" in paths["/healthz"]
 
     schemas = schema["components"]["schemas"]
-    assert set(schemas["AnswerModel"]["properties"]) == ANSWER_KEYS
-    assert set(schemas["CitationModel"]["properties"]) == CITATION_KEYS
+    assert set(schemas["Answer"]["properties"]) == ANSWER_KEYS
+    assert set(schemas["Citation"]["properties"]) == CITATION_KEYS
+    assert set(schemas["Sentence"]["properties"]) >= {"text", "citations", "supported"}
+    assert schemas["Answer"]["properties"]["mode"]["enum"] == ["extractive", "llm"]
     assert set(schemas["DocumentModel"]["properties"]) == DOCUMENT_KEYS
     assert set(schemas["AskRequest"]["properties"]) == {"question", "history", "collection"}
     assert set(schemas["SyncResult"]["properties"]) == {"counts", "embedded", "files"}

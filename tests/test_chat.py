@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

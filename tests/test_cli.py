@@ -25,7 +25,7 @@ FOOTNOTES = Path(sys.executable).with_name("footnotes")
 ARTICLE_ID = SAMPLE_ARTICLE.name
 NOTES = "# Harbour notes\n\nThe ferry to the island leaves at nine and returns at six.\n"
 QUESTION = "Which missile system did Lukashenka ask Putin to deploy?"
-ANSWER_KEYS = {"question", "answer", "answered", "citations"}
+ANSWER_KEYS = {"question", "answer", "answered", "citations", "mode", "notice", "sentences"}
 CITATION_KEYS = {
     "n", "document", "title", "page", "section", "start", "end", "quote", "passage", "score",
 }  # fmt: skip
