@@ -2,10 +2,10 @@
 conversation. The one place its wording lives; change :data:`VERSION` with it.
 
 The model sees evidence as numbered lines ``[n] sentence`` under the title of
-the document they come from, and is asked to answer only from them, to end
-every sentence with the markers of the lines it used, and to say
-:data:`DO_NOT_SAY` when they do not answer. Earlier answers are given back
-without their markers, whose numbers meant other evidence.
+the document they come from (its section and page, when it has them), and is
+asked to answer only from them, to end every sentence with the markers of the
+lines it used, and to say :data:`DO_NOT_SAY` when they do not answer. Earlier
+answers are given back without their markers, whose numbers meant other evidence.
 """
 
 from __future__ import annotations
@@ -40,17 +40,21 @@ _MARKER = re.compile(r"\s*\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")
 
 
 def evidence_block(evidence: Sequence[Citation]) -> str:
-    """The evidence as the model reads it: ``[n] quote`` lines under each document's title."""
+    """The evidence as the model reads it: ``[n] quote`` lines under each document's title
+    (and section, when it has one of its own), so that a line can be read alone."""
     from footnotes.index.answer import display
 
     lines: list[str] = []
-    title: str | None = None
+    where: str | None = None
     for citation in evidence:
-        if citation.title != title:
-            title = citation.title
-            lines.append(
-                f"From \u201c{title}\u201d:" if not lines else f"\nFrom \u201c{title}\u201d:"
-            )
+        heading = f"From \u201c{citation.title}\u201d"
+        if citation.section and citation.section != citation.title:
+            heading += f", section \u201c{citation.section}\u201d"
+        if citation.page is not None:
+            heading += f", page {citation.page}"
+        if heading != where:
+            where = heading
+            lines.append(("\n" if lines else "") + heading + ":")
         lines.append(f"[{citation.n}] {' '.join(display(citation.quote).split())}")
     return "\n".join(lines)
 

@@ -223,3 +223,60 @@ def test_the_chat_answers_under_a_root_path(browser: Browser, library: Library) 
         expect(quote).to_be_visible()
         expect(quote).to_contain_text("Oreshnik")
         assert_stayed_local(requests, url)
+
+
+def test_the_chat_shows_a_models_words_as_it_writes_then_the_checked_answer(
+    browser: Browser, library: Library
+) -> None:
+    import time
+
+    from fake_llm import fake_llm
+    from playwright.sync_api import expect
+
+    from footnotes.index.llm import make_writer
+
+    invented = "Putin promised forty such systems by March 2026"
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        lines = dict(
+            (m.group(2), m.group(1))
+            for m in re.finditer(r"^\[(\d+)\] (.*)$", messages[-1]["content"], re.MULTILINE)
+        )
+        oreshnik = next(n for text, n in lines.items() if "Oreshnik strategic" in text)
+        return (
+            f"Lukashenka asked Putin to station the Oreshnik missile system in Belarus "
+            f"[{oreshnik}]. {invented} [{oreshnik}]."
+        )
+
+    with fake_llm() as fake:
+        fake.reply, fake.delay = reply, 0.15
+        settings = library.settings.model_copy(
+            update={"llm": "openai", "llm_url": fake.openai_url, "llm_model": "fake"}
+        )
+        writing = Library(settings, library.embed_model, writer=make_writer(settings))
+        with serving(settings, writing) as url, opened(browser, url) as (page, requests):
+            page.locator("#fn-question textarea").fill(QUESTION)
+            page.locator("#fn-question textarea").press("Enter")
+            partial = page.locator("#fn-chatbot .fn-writing")
+            expect(partial).to_contain_text("Lukashenka asked")
+            seen = [partial.inner_text()]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and partial.count():
+                text = partial.first.inner_text() if partial.count() else ""
+                if text and text != seen[-1]:
+                    seen.append(text)
+                page.wait_for_timeout(50)
+            assert len(seen) >= 3, seen  # the words grew on screen, several times
+            assert any("forty such systems" in s for s in seen)
+            answer = page.locator("#fn-chatbot .fn-answer.fn-written")
+            expect(answer).to_contain_text("in Belarus.")
+            expect(answer.locator("a.fn-cite")).to_have_count(1)
+            expect(answer.locator(".fn-dropped")).to_contain_text(invented)
+            expect(page.locator("#source-0-1 mark")).to_contain_text("Oreshnik")
+
+            fake.fail = 500
+            page.locator("#fn-question textarea").fill(QUESTION)
+            page.locator("#fn-question textarea").press("Enter")
+            notice = page.locator("#fn-chatbot .fn-answer-notice")
+            expect(notice).to_contain_text("the language model did not answer (HTTP 500)")
+            assert_stayed_local(requests, url)
