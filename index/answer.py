@@ -9,6 +9,10 @@ quote; and the decision to abstain is a measured signal, not a guess.
 Contract: :func:`compose` returns an :class:`Answer` whose markers ``[n]`` all
 resolve to a citation with ``quote == document_text[start:end]``; an
 abstention has ``answered=False``, no citations, and may list ``related``.
+:class:`Answer`, :class:`Sentence` and :class:`Citation` are the one
+definition of an answer: the CLI prints them, the API serves them (and its
+OpenAPI schema is made from them), the chat renders their sentences, and an
+answer a language model wrote (``index/written.py``) is one too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The question-answering service: contextualise, retrieve, compose.
+"""The question-answering service: contextualise, retrieve, compose (or have a language
+model write the answer from the evidence, and check it: ``index/written.py``).
 
 Loaded once (model, store, lexical index) and asked many times; holds no
 per-user state, so one instance serves every CLI batch line and every chat

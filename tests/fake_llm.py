@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -170,3 +170,29 @@ def fake_llm() -> Iterator[FakeLLM]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """Serve a scripted reply until interrupted, to try LLM mode by hand:
+    ``python tests/fake_llm.py --port 8099 --reply "... [1]." [--fail 500] [--delay 0.1]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--reply", default="The documents do not say.")
+    parser.add_argument("--fail", default=None, help="an HTTP status, slow, empty, malformed, drop")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds between streamed words")
+    args = parser.parse_args()
+    fake = FakeLLM()
+    fake.reply = lambda messages: args.reply
+    fake.fail = int(args.fail) if args.fail and args.fail.isdigit() else args.fail
+    fake.delay = args.delay
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(fake))
+    fake.url = f"http://127.0.0.1:{args.port}"
+    print(f"fake model server: OpenAI {fake.openai_url}, Ollama {fake.url}", flush=True)
+    with suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
