@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     candidates: int = Field(30, description="Sentences each retriever (dense, BM25) proposes.")
     max_answer_sentences: int = Field(3, description="Sentences at most in an answer.")
     abstain_threshold: float = Field(
-        0.42, description="Answer only above this confidence (calibrated; see README)."
+        0.45, description="Answer only above this confidence (calibrated; see README)."
     )
 
     # Answers written by a language model (``index/llm.py``, ``index/written.py``): empty

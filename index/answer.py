@@ -59,6 +59,12 @@ _DATE = re.compile(
     rf"|(?i:in|since|by|until|till|from|during|before|after|between)\s+(?:the\s+)?"
     rf"(?:(?i:at\s+least|early|late|mid)[\s-]+)?{_YEAR}s?\b{_NOT_A_COUNT})\b"
 )
+_REASON_QUESTION = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?:why|for what reason)\b", re.I)
+_REASON = re.compile(
+    r"\b(?:because|since|as (?:it|they|this|that|a result)|due to|owing to|citing|cited|"
+    r"in order to|so that|so as to|reasons?|therefore|thus|hence|consequently|given that)\b",
+    re.IGNORECASE,
+)
 _TIME_QUESTION = re.compile(r"\bhow (?:long|old)\b", re.IGNORECASE)
 _LEAD = re.compile(
     r"^\s*(?:(?:and|but|so|then|also)\s+)?(?:what|which|who|whom|whose|when|where|why|how"
@@ -197,7 +203,9 @@ LEXICAL_SHARE = 0.5
 """...or has at least this share of the best chosen one's BM25 score."""
 
 
-def confidence(asked: str, retrieval: Retrieval, words_of: WordsOf) -> float:
+def confidence(
+    asked: str, retrieval: Retrieval, words_of: WordsOf, by_clause: bool = False
+) -> float:
     """How well the top sentences support the question ``asked``, in [0, 1].
 
     The best dense similarity among the top five sentences, times the square
@@ -231,11 +239,17 @@ def confidence(asked: str, retrieval: Retrieval, words_of: WordsOf) -> float:
         ),
         default=0.0,
     )
-    return _best_dense(hits) * math.sqrt(covered)
+    return _best_dense(retrieval, by_clause) * math.sqrt(covered)
 
 
-def _best_dense(hits: list[SentenceHit]) -> float:
-    return max((max(0.0, h.dense) for h in hits[:DENSE_DEPTH]), default=0.0)
+def _best_dense(retrieval: Retrieval, by_clause: bool = False) -> float:
+    """The best dense similarity of the top sentences; ``by_clause``: of their clauses too,
+    so that a long sentence whose one clause answers is not judged by the rest."""
+    top = retrieval.hits[:DENSE_DEPTH]
+    scores = [h.dense for h in top]
+    if by_clause and retrieval.clause_similarity is not None:
+        scores += retrieval.clause_similarity([h.text for h in top])
+    return max((max(0.0, s) for s in scores), default=0.0)
 
 
 def lacks_quantity(question: str, chosen: list[SentenceHit]) -> bool:
@@ -245,6 +259,11 @@ def lacks_quantity(question: str, chosen: list[SentenceHit]) -> bool:
     that share its words; none states an amount, so none answers it.
     """
     return asks_amount(question) and not any(states_amount(question, h) for h in chosen)
+
+
+def asks_reason(question: str) -> bool:
+    """Whether ``question`` asks why."""
+    return bool(_REASON_QUESTION.search(question))
 
 
 def asks_amount(question: str) -> bool:
@@ -270,21 +289,26 @@ def compose(
     words_of: WordsOf,
     threshold: float,
     max_sentences: int = 3,
+    previous: str = "",
 ) -> Answer:
     """Answer ``question`` from ``retrieval`` (fused, best first), or abstain below ``threshold``.
 
     ``asked`` is the text whose words must be covered: the question, or for a
     follow-up with no content words of its own ("And then?"), the query it
     was retrieved with. The confidence is computed only as far as the
-    threshold needs; :func:`confidence` gives the full one.
+    threshold needs; :func:`confidence` gives the full one. ``previous`` is the
+    conversation's last answer: a follow-up's answer adds to it (:func:`_adding_to`).
     """
     hits = retrieval.hits
     sure = confidence(asked, retrieval, EXACT_WORDS)
-    if sure < threshold <= _best_dense(hits):
-        # Words matched by meaning can only raise coverage, and coverage is at most 1:
-        # the encoder runs only for the questions that exact words leave undecided.
-        sure = confidence(asked, retrieval, words_of)
-    chosen = _select(hits, retrieval.following, max_sentences)
+    if sure < threshold <= _best_dense(retrieval, by_clause=True):
+        # Words matched by meaning and clauses can only raise the confidence, whose parts
+        # are at most 1: the encoder runs only for the questions exact words leave undecided.
+        sure = confidence(asked, retrieval, words_of, by_clause=True)
+    chosen = _select(hits, retrieval.following, max_sentences * (3 if asks_reason(question) else 1))
+    if asks_reason(question):
+        # "Why?" is answered by the sentences that give a reason, if the top ones hold any.
+        chosen = ([h for h in chosen if _REASON.search(h.text)] or chosen)[:max_sentences]
     if asks_amount(question) and chosen:
         # A sentence stating an amount stays, however it ranks, if it is in the document
         # of the best sentence: a number elsewhere answers nothing about this subject.
@@ -297,7 +321,21 @@ def compose(
     if sure < threshold or lacks_quantity(question, chosen):
         related = _citations([[h] for h in hits[:3]], passages_for)
         return Answer(question, abstention(question), False, [], related)
+    if previous:
+        chosen = _adding_to(chosen, previous)
     return quoted(question, _citations(_group(chosen), passages_for))
+
+
+def _adding_to(chosen: list[SentenceHit], previous: str) -> list[SentenceHit]:
+    """A follow-up's sentences with the new ones first: its answer adds to the previous
+    one. The ones the previous answer showed stay, after them: "When?" after "What did
+    they sign?" is answered by the sentence that already said both."""
+    shown = _words(previous)
+    return sorted(chosen, key=lambda h: _words(display(h.text)) in shown)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
 def quoted(question: str, citations: list[Citation]) -> Answer:

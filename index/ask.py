@@ -28,7 +28,7 @@ from footnotes.index.coverage import WordVectors
 from footnotes.index.lexical import tokenize
 from footnotes.index.llm import ModelFailed, Writer
 from footnotes.index.replica import Replica
-from footnotes.index.retrieve import Retrieval, Retriever
+from footnotes.index.retrieve import Retrieval, Retriever, fuse
 from footnotes.index.store import Store
 from footnotes.settings import Settings
 
@@ -40,6 +40,11 @@ _LEANS_ON_CONTEXT = re.compile(
     r"these|those|the same|this)\b|^\s*(?:and|but|also|what about|how about|why)\b",
     re.IGNORECASE,
 )
+
+
+_CHECKING = frozenset(tokenize("true correct right accurate really real sure so"))
+"""Words of a follow-up that asks to check the answer ("Is that true?"): its subject is
+the conversation's, so the conversation's words are what an answer must cover."""
 
 
 @dataclass(frozen=True)
@@ -97,14 +102,32 @@ def recent_history(history: Sequence[Turn], settings: Settings) -> list[Turn]:
     return tail
 
 
+def leans_on_context(question: str) -> bool:
+    """Whether ``question`` cannot stand alone: a pronoun ("he", "it", "that"), a
+    leading "and" or "why", or fewer than two words of its own ("Where?")."""
+    return bool(_LEANS_ON_CONTEXT.search(question)) or len(tokenize(question)) < 2
+
+
+def subject(history: Sequence[Turn]) -> list[str]:
+    """What the conversation is about: its latest user question that stands alone, and
+    the follow-ups asked since (so "Why?" then "What did he ask for?" keep the first
+    question's subject); the last three questions when none stands alone."""
+    asked = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
+    for i in range(len(asked) - 1, -1, -1):
+        if not leans_on_context(asked[i]):
+            return asked[i:]
+    return asked[-3:]
+
+
 def contextualise(question: str, history: list[Turn]) -> str:
-    """The retrieval query for ``question``: with the previous question when it leans on it."""
-    previous = [t.content for t in history if t.role == "user" and t.content.strip()]
-    if not previous:
-        return question
-    if _LEANS_ON_CONTEXT.search(question) or len(tokenize(question)) < 2:
-        return f"{previous[-1].strip()} {question}"
-    return question
+    """The retrieval query for ``question`` read in the conversation: the questions of its
+    :func:`subject`, then ``question``."""
+    return " ".join([*subject(history), question])
+
+
+def previous_answer(history: Sequence[Turn]) -> str:
+    """The last answer of the conversation (what a follow-up's answer should add to)."""
+    return next((t.content for t in reversed(history) if t.role == "assistant"), "")
 
 
 class Asker:
@@ -181,6 +204,7 @@ class Asker:
             self.words_of,
             threshold=self.settings.abstain_threshold,
             max_sentences=self.settings.max_answer_sentences,
+            previous=previous_answer(history or []),
         )
         if self.writer is None or not quoted.answered:
             return iter([quoted])
@@ -215,16 +239,33 @@ class Asker:
         """The full confidence for ``question``, which :meth:`ask` computes only as far
         as its threshold needs (for calibration)."""
         _, asked, retrieval = self._retrieve(question, history)
-        return confidence(asked, retrieval, self.words_of)
+        return confidence(asked, retrieval, self.words_of, by_clause=True)
 
     def _retrieve(self, question: str, history: list[Turn] | None) -> tuple[str, str, Retrieval]:
         """The stripped question, the text whose words an answer must cover, and the hits."""
         question = check_question(question, self.settings)
-        check_history(history or [], self.settings)
+        history = history or []
+        check_history(history, self.settings)
         self.check()
-        query = contextualise(question, history or [])
-        retrieval = self.retriever.retrieve(query, k=self.settings.candidates)
-        return question, question if tokenize(question) else query, retrieval
+        k = self.settings.candidates
+        if not history or not any(t.role == "user" for t in history):
+            return question, question, self.retriever.retrieve(question, k=k)
+        query = contextualise(question, history)
+        if leans_on_context(question):
+            # Read in the conversation, and alone when it has words of its own: what ranks
+            # high in both is what it asks about its subject ("Has its text been published?").
+            within = self.retriever.retrieve(query, k=k)
+            own = [w for w in tokenize(question) if w not in _CHECKING]
+            if not own:  # "Why?", "Is that true?": the conversation's words are the question
+                return question, query, within
+            return question, question, fuse(within, self.retriever.retrieve(question, k=k), k)
+        # A question with words of its own may still be a follow-up ("Who claimed
+        # otherwise?"): read alone and in the conversation, the better supported wins.
+        alone = self.retriever.retrieve(question, k=k)
+        within = self.retriever.retrieve(query, k=k)
+        if confidence(question, within, self.words_of) > confidence(question, alone, self.words_of):
+            return question, question, within
+        return question, question, alone
 
 
 def parse_history(raw: object) -> list[Turn]:

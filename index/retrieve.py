@@ -19,6 +19,8 @@ the dense query did not return.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -34,6 +36,29 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 RRF_K = 60
+_CLAUSE_BREAK = re.compile(r"\s*(?:[,;:()\u2013\u2014]|\s-\s)\s*")
+CLAUSE_WORDS = 5
+"""A clause shorter than this is joined to the one before it."""
+
+
+def clauses(sentence: str) -> list[str]:
+    """The clauses of a long sentence (cut at commas, semicolons, colons, dashes and
+    brackets, each of at least :data:`CLAUSE_WORDS` words) and each pair of neighbours,
+    which keeps an apposition with its name ("X, the Secretary of Y"). A sentence of
+    one clause has none: its own vector already says it."""
+    pieces: list[str] = []
+    for part in _CLAUSE_BREAK.split(sentence):
+        if pieces and len(pieces[-1].split()) < CLAUSE_WORDS:
+            pieces[-1] = f"{pieces[-1]}, {part}"
+        elif part:
+            pieces.append(part)
+    if len(pieces) > 1 and len(pieces[-1].split()) < CLAUSE_WORDS:
+        pieces[-2:] = [f"{pieces[-2]}, {pieces[-1]}"]
+    if len(pieces) < 2:
+        return []
+    if len(pieces) == 2:  # the pair would be the sentence again
+        return pieces
+    return pieces + [f"{a}, {b}" for a, b in itertools.pairwise(pieces)]
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,31 @@ class Retrieval:
     """Inverse document frequency of a stemmed word in the collection's sentences."""
     following: dict[str, SentenceHit]
     """For each hit, the next sentence of its passage, if there is one."""
+    clause_similarity: Callable[[list[str]], list[float]] | None = None
+    """The query's best cosine to a clause of each text (:func:`clauses`), by the encoder."""
+
+
+def fuse(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
+    """Two retrievals of one question (read in its conversation and alone) as one, by
+    reciprocal rank; a sentence keeps its better dense and lexical score of the two."""
+    fused: dict[str, float] = {}
+    best: dict[str, SentenceHit] = {}
+    for retrieval in (first, second):
+        for rank, hit in enumerate(retrieval.hits):
+            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            seen = best.get(hit.id)
+            if seen is None:
+                best[hit.id] = hit
+            else:
+                best[hit.id] = replace(
+                    seen, dense=max(seen.dense, hit.dense), lexical=max(seen.lexical, hit.lexical)
+                )
+    ranked = sorted(fused, key=lambda i: -fused[i])[:k]
+    return replace(
+        first,
+        hits=[replace(best[i], score=fused[i]) for i in ranked],
+        following={**second.following, **first.following},
+    )
 
 
 class Retriever:
@@ -95,7 +145,30 @@ class Retriever:
             )
             for i in ranked
         ]
-        return Retrieval(hits, lexical.idf_function(), lexical.following([h.id for h in hits]))
+        query_vector = np.asarray(embedding, dtype=np.float32)
+        known: dict[str, float] = {}
+
+        def clause_similarity(texts: list[str]) -> list[float]:
+            new = [t for t in dict.fromkeys(texts) if t not in known]
+            pieces = [clauses(t) for t in new]
+            flat = [p for ps in pieces for p in ps]
+            scores = np.zeros(0, dtype=np.float32)
+            if flat:
+                with single_thread():
+                    vectors = np.asarray(self.embed_model.get_text_embedding_batch(flat))
+                scores = vectors @ query_vector
+            at = 0
+            for text, ps in zip(new, pieces):
+                known[text] = float(scores[at : at + len(ps)].max()) if ps else 0.0
+                at += len(ps)
+            return [known[t] for t in texts]
+
+        return Retrieval(
+            hits,
+            lexical.idf_function(),
+            lexical.following([h.id for h in hits]),
+            clause_similarity,
+        )
 
     def _current(self, hits: list[SentenceHit]) -> list[SentenceHit]:
         """The dense hits of the document versions the replica holds. The rows of a version

@@ -37,7 +37,14 @@ from footnotes.index.answer import (
     confidence,
     lacks_quantity,
 )
-from footnotes.index.ask import Asker, Turn, contextualise, parse_history
+from footnotes.index.ask import (
+    Asker,
+    Turn,
+    contextualise,
+    leans_on_context,
+    parse_history,
+    subject,
+)
 from footnotes.index.coverage import (
     Word,
     WordVectors,
@@ -85,10 +92,12 @@ class CountingModel:
     def __init__(self, model: HuggingFaceEmbedding) -> None:
         self.model = model
         self.text_batches = 0
+        self.texts: list[str] = []
         self.queries = 0
 
     def get_text_embedding_batch(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
         self.text_batches += 1
+        self.texts += texts
         return self.model.get_text_embedding_batch(texts, **kwargs)
 
     def get_query_embedding(self, query: str) -> list[float]:
@@ -271,13 +280,21 @@ def test_asking_what_the_article_says_about_a_subject_is_answered(article: Corpu
 # --- follow-up questions --------------------------------------------------------------------
 
 
-def test_follow_up_is_retrieved_with_the_previous_question() -> None:
+def test_follow_up_is_retrieved_with_the_conversations_subject() -> None:
     query = contextualise("What threat did he cite?", MISSILE_HISTORY)
     assert query == f"{MISSILE_QUESTION} What threat did he cite?"
     assert contextualise("What threat did he cite?", []) == "What threat did he cite?"
-    # A question that stands alone is not mixed with the conversation.
+    # A follow-up after a follow-up keeps the subject of the question that stood alone.
+    longer = [*MISSILE_HISTORY, Turn("user", "Why?"), Turn("assistant", "Because. [1]")]
+    assert contextualise("What did he ask for?", longer) == (
+        f"{MISSILE_QUESTION} Why? What did he ask for?"
+    )
+    # A new question that stands alone starts a new subject.
     standalone = "Who is the Secretary of Belarus's Security Council?"
-    assert contextualise(standalone, MISSILE_HISTORY) == standalone
+    newer = [*longer, Turn("user", standalone), Turn("assistant", "Volfovich. [1]")]
+    assert subject(newer) == [standalone]
+    assert leans_on_context("Where?") and leans_on_context("Is that true?")
+    assert not leans_on_context(standalone)
 
 
 def test_follow_up_cites_the_sentence_the_conversation_is_about(article: Corpus) -> None:
@@ -430,7 +447,8 @@ def test_restarted_asker_answers_alike_without_embedding_documents(
     before = [first.ask(q).to_dict() for q in questions]
 
     # A restart: a new store handle and asker on the same folder, and a sync that finds
-    # everything unchanged. Only the questions are embedded, never a document.
+    # everything unchanged. Only the questions are embedded (and, for a question exact
+    # words leave undecided, the clauses of its top sentences), never a document.
     counting = CountingModel(embed_model)
     reopened = Store.from_settings(settings, create=False)
     factory_calls: list[int] = []
@@ -445,8 +463,10 @@ def test_restarted_asker_answers_alike_without_embedding_documents(
     restarted = Asker(Replica.open(reopened, settings), counting, settings)  # type: ignore[arg-type]
     after = [restarted.ask(q).to_dict() for q in questions]
     assert after == before
-    assert counting.text_batches == 0
     assert counting.queries == len(questions)
+    assert counting.text_batches <= len(questions) and len(counting.texts) <= 40 * len(questions)
+    stored = {h.text for q in questions for h in first.retriever.retrieve(q, 30).hits}
+    assert not stored & set(counting.texts)  # clauses, not the stored sentences
     assert restarted.ask("What is a zorblax?").citations[0].document == "b.md"
 
 
