@@ -491,3 +491,24 @@ def test_upload_shows_each_files_progress_in_one_place(
         cell = table.locator("td.fn-col-title", has_text="Harbour regulations")
         expect(cell).to_have_attribute("title", title.strip())  # the whole title on hover
         assert cell.evaluate("td => td.scrollWidth > td.clientWidth")  # cut to fit
+
+
+def test_clearing_while_an_answer_streams_stops_it(browser: Browser, library: Library) -> None:
+    from playwright.sync_api import expect
+
+    with writing_server(library, 0.3) as url, opened(browser, url) as (page, _):
+        box = page.locator("#fn-question textarea")
+        box.fill(QUESTION)
+        box.press("Enter")
+        expect(page.locator("#fn-chatbot .fn-writing")).to_be_visible()
+        page.get_by_role("button", name="New conversation").click()
+        expect(page.locator("#fn-chatbot .fn-writing")).to_have_count(0)
+        expect(page.locator("#fn-ask")).to_be_enabled()
+        expect(page.locator("#fn-sources")).to_contain_text("Ask a question")
+
+        box.press_sequentially(SECOND, delay=20)  # typed, as a reader would
+        box.press("Enter")  # had the first answer gone on, it would come first
+        page.locator('#fn-sources section.fn-turn[data-turn="0"]').wait_for(state="attached")
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_count(1)
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_text(SECOND)
+        expect(page.locator("#fn-sources .fn-asked")).to_have_text(SECOND)

@@ -14,9 +14,10 @@ into view; "Open in document" asks the server for the whole text, shown in a
 panel over the Sources panel, beside the chat (``ui/static/document.js``), so
 the conversation and the question box stay where they were. Clearing the chat
 (its trash icon or "New conversation") clears the conversation, the Sources
-panel and the document view alike. While an answer is being written the Ask
-button says so and is disabled; a second Enter then shows a short note and
-keeps the text in the box (the page's script), rather than being lost.
+panel and the document view alike, and stops an answer still being written.
+While an answer is being written the Ask button says so and is disabled; a
+second Enter then shows a short note and keeps the text in the box (the
+page's script), rather than being lost.
 
 A question is held to the core's bounds (``index/ask.py``): an over-long one
 is refused at once with the reason, and only the most recent exchanges that
@@ -472,7 +473,11 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
                       api_visibility="private")  # fmt: skip
         cleared = [chatbot, conversation, sources, document]
         for trigger in (clear.click, chatbot.clear):  # the chatbot's trash icon is a clear too
-            trigger(new_conversation, None, cleared, api_visibility="private")
+            # An answer still being written is stopped first, or it would bring the old
+            # conversation back; the chat is cleared once it has stopped.
+            stopped = trigger(ready, None, send, queue=False, show_progress="hidden",
+                              api_visibility="private", cancels=[answered])  # fmt: skip
+            stopped.then(new_conversation, None, cleared, api_visibility="private")
         sources.click(show_document, [conversation, collection], document,
                       api_visibility="private", show_progress="hidden")  # fmt: skip
         document.clear(lambda: CLOSED, None, document, queue=False, show_progress="hidden",
