@@ -5,6 +5,11 @@ uvicorn on a free loopback port; one :class:`Library` (the session's model,
 a store in a temporary folder, the sample article ingested) is shared by the
 module. The page must work offline: every request it makes is recorded and
 must go to the test server. The answered chat is saved to ``docs/chat.png``.
+
+What a reader does with the page is checked as they would do it: clearing the
+chat (its trash icon, "New conversation"), typing and pressing Enter while a
+language model's answer streams, sending an empty question, opening a document
+beside the chat, and uploading several files to the Library.
 """
 
 from __future__ import annotations
@@ -148,14 +153,6 @@ def test_clicking_a_marker_brings_its_quote_to_the_front(
         expect(quote).to_be_in_viewport()
         expect(source).to_have_class(re.compile(r"\bfn-active\b"))
         expect(page.locator('#fn-sources section.fn-turn[data-turn="1"]')).to_be_hidden()
-
-        source.get_by_role("button", name="Open in document").click()
-        view = page.locator("#fn-document .fn-doc-text mark")
-        expect(view).to_contain_text("Oreshnik")
-        expect(view).to_be_in_viewport()
-        article = SAMPLE_ARTICLE.read_text(encoding="utf-8")
-        shown = page.locator("#fn-document .fn-doc-text").inner_text()
-        assert shown.split() == article.split()  # the whole document, as text
         page.evaluate(SCROLL_CHAT_TO_TOP)
         page.wait_for_timeout(1300)  # let the flash fade before the picture
         # The README's screenshot is refreshed only on request, so a test run leaves the tree clean.
@@ -166,6 +163,99 @@ def test_clicking_a_marker_brings_its_quote_to_the_front(
         )
         page.screenshot(path=str(shot), full_page=True)
         assert_stayed_local(requests, url)
+
+
+def test_a_document_opens_beside_the_chat_and_the_question_box_stays(
+    browser: Browser, url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    with opened(browser, url) as (page, _):
+        ask(page, QUESTION, answers=1)
+        box = page.locator("#fn-question textarea")
+        expect(box).to_be_in_viewport()
+        before = page.evaluate("window.scrollY")
+        page.locator("#source-0-1").get_by_role("button", name="Open in document").click()
+
+        dialog = page.get_by_role("dialog")
+        view = dialog.locator(".fn-doc-text mark")
+        expect(view).to_contain_text("Oreshnik")
+        expect(view).to_be_in_viewport()  # scrolled to the quote inside the panel
+        article = SAMPLE_ARTICLE.read_text(encoding="utf-8")
+        assert dialog.locator(".fn-doc-text").inner_text().split() == article.split()
+        assert page.evaluate("window.scrollY") == before  # the page did not move
+        expect(box).to_be_in_viewport(ratio=1)
+        beside, over = box.bounding_box(), dialog.bounding_box()
+        assert beside and over and beside["x"] + beside["width"] <= over["x"]  # not covered
+        expect(page.locator("#fn-chatbot .fn-answer").first).to_be_in_viewport()
+
+        box.fill(SECOND)  # the conversation goes on with the document open
+        box.press("Enter")
+        page.locator('#fn-sources section.fn-turn[data-turn="1"]').wait_for(state="attached")
+        expect(dialog).to_be_visible()
+        dialog.get_by_role("button", name="Close").click()
+        expect(dialog).to_have_count(0)
+        expect(box).to_be_focused()
+
+        page.locator("#source-1-1").get_by_role("button", name="Open in document").click()
+        expect(dialog.locator(".fn-doc-text mark")).to_be_in_viewport()
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+
+
+@pytest.mark.parametrize("how", ["trash icon", "New conversation"])
+def test_clearing_the_chat_forgets_the_conversation(browser: Browser, url: str, how: str) -> None:
+    from playwright.sync_api import expect
+
+    with opened(browser, url) as (page, _):
+        ask(page, QUESTION, answers=1)
+        ask(page, SECOND, answers=2)
+        page.locator("#source-1-1").get_by_role("button", name="Open in document").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        if how == "trash icon":
+            page.locator("#fn-chatbot").get_by_role("button", name="Clear").click()
+        else:
+            page.get_by_role("button", name="New conversation").click()
+
+        sources = page.locator("#fn-sources")
+        expect(sources.locator("section.fn-turn")).to_have_count(0)  # empty before asking again
+        expect(sources).to_contain_text("Ask a question")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        expect(page.locator("#fn-chatbot .fn-answer")).to_have_count(0)
+
+        ask(page, QUESTION, answers=1)
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_count(1)
+        answer = page.locator("#fn-chatbot .fn-answer")
+        expect(answer).to_have_count(1)
+        expect(answer).to_contain_text("Oreshnik")
+        hrefs = answer.locator("a.fn-cite").evaluate_all("links => links.map(a => a.hash)")
+        assert hrefs and all(h.startswith("#source-0-") for h in hrefs), hrefs  # no old markers
+        expect(sources.locator("section.fn-turn")).to_have_count(1)
+        expect(sources.locator(".fn-asked")).to_have_text(QUESTION)
+
+
+def test_an_empty_question_gets_a_hint_and_no_error_badge(
+    browser: Browser, url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from playwright.sync_api import expect
+
+    with opened(browser, url) as (page, _):
+        box = page.locator("#fn-question textarea")
+        box.press("Enter")
+        expect(box).to_have_attribute("placeholder", re.compile("^Type a question first"))
+        for typed in ("", "   "):
+            box.fill(typed)
+            page.get_by_role("button", name="Ask", exact=True).click()
+            page.wait_for_timeout(700)  # an error badge would show by now
+            expect(page.get_by_role("button", name="Ask", exact=True)).to_be_enabled()
+        box.fill("  ")
+        box.press("Enter")
+        page.wait_for_timeout(700)
+        expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+        expect(page.locator(".toast-wrap .toast-body")).to_have_count(0)
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_count(0)
+        expect(page.locator("#fn-sources")).to_contain_text("Ask a question")
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_hostile_document_is_shown_as_text_and_runs_nothing(
@@ -280,3 +370,145 @@ def test_the_chat_shows_a_models_words_as_it_writes_then_the_checked_answer(
             notice = page.locator("#fn-chatbot .fn-answer-notice")
             expect(notice).to_contain_text("the language model did not answer (HTTP 500)")
             assert_stayed_local(requests, url)
+
+
+@contextmanager
+def writing_server(library: Library, delay: float) -> Iterator[str]:
+    """An LLM-mode chat whose fake model writes the first evidence line back, a word
+    every ``delay`` seconds; yields its URL."""
+    from fake_llm import fake_llm
+
+    from footnotes.index.llm import make_writer
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        line = re.search(r"^\[(\d+)\] (.*)$", messages[-1]["content"], re.MULTILINE)
+        assert line is not None
+        return f"{line.group(2).rstrip('.')} [{line.group(1)}]."
+
+    with fake_llm() as fake:
+        fake.reply, fake.delay = reply, delay
+        settings = library.settings.model_copy(
+            update={"llm": "openai", "llm_url": fake.openai_url, "llm_model": "fake"}
+        )
+        writing = Library(settings, library.embed_model, writer=make_writer(settings))
+        with serving(settings, writing) as url:
+            yield url
+
+
+def test_typing_while_an_answer_streams_is_kept_and_a_second_enter_is_refused_visibly(
+    browser: Browser, library: Library
+) -> None:
+    from playwright.sync_api import expect
+
+    with writing_server(library, 0.3) as url, opened(browser, url) as (page, _):
+        box = page.locator("#fn-question textarea")
+        button = page.locator("#fn-ask")
+        box.fill(QUESTION)
+        box.press("Enter")
+        writing = page.locator("#fn-chatbot .fn-writing")
+        expect(writing).to_be_visible()
+        expect(button).to_be_disabled()
+        expect(button).to_have_text("Answering…")
+
+        box.press_sequentially("What threat", delay=40)  # typed while the words arrive
+        box.press("Enter")  # refused, and the reader is told so
+        note = page.locator("#fn-busy")
+        expect(note).to_be_visible()
+        expect(note).to_contain_text("Still answering")
+        expect(writing).to_be_visible()  # the answer was still streaming all along
+        box.press_sequentially(" did he cite?", delay=40)
+        assert box.input_value() == "What threat did he cite?"
+
+        page.locator('#fn-sources section.fn-turn[data-turn="0"]').wait_for(state="attached")
+        expect(writing).to_have_count(0)
+        expect(button).to_be_enabled()
+        expect(button).to_have_text("Ask")
+        expect(note).to_be_hidden()
+        expect(box).to_have_value("What threat did he cite?")  # survived to the end
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_count(1)  # nothing queued
+
+        box.press("Enter")  # now it is taken
+        page.locator('#fn-sources section.fn-turn[data-turn="1"]').wait_for(state="attached")
+        expect(page.locator("#fn-chatbot .fn-question").nth(1)).to_have_text(
+            "What threat did he cite?"
+        )
+        expect(box).to_have_value("")
+
+
+UPLOAD_STATES = """
+() => {
+  window.__states = [];
+  const panel = document.getElementById('fn-outcomes');
+  new MutationObserver(() => window.__states.push(panel.innerText))
+    .observe(panel, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def test_upload_shows_each_files_progress_in_one_place(
+    browser: Browser, url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    title = "Harbour regulations for the pilots of the northern approaches " * 3
+    files = {
+        "ferry.md": f"# {title.strip()}\n\n" + "The ferry leaves at nine each day. " * 40,
+        "empty.txt": "   \n",
+        "tides.txt": "The tide turns twice a day at the harbour mouth. " * 400,
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with opened(browser, url) as (page, _):
+        page.locator("#fn-collection input").click()
+        page.get_by_role("option", name="scratch").click()
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#fn-upload input[type=file]").set_input_files(
+            [str(tmp_path / name) for name in files]
+        )
+        page.locator("#fn-upload").get_by_text("tides", exact=True).wait_for()
+        page.evaluate(UPLOAD_STATES)
+        page.locator("#fn-add").click()
+
+        panel = page.locator("#fn-outcomes")
+        expect(panel).to_contain_text("3 of 3 files done")
+        rows = panel.locator("tbody tr")
+        expect(rows).to_have_count(3)
+        expect(rows.nth(0)).to_contain_text("ferry.md")
+        expect(rows.nth(0)).to_contain_text("added")
+        expect(rows.nth(1)).to_contain_text("failed")
+        expect(rows.nth(1)).to_contain_text("empty")  # with its reason
+        expect(rows.nth(2)).to_contain_text("added")
+        states: list[str] = page.evaluate("window.__states")
+        assert any("reading and embedding" in s and "waiting" in s for s in states), states
+        assert any("1 of 3 files done" in s for s in states), states  # updated file by file
+
+        table = page.locator("#fn-documents table")
+        expect(table).to_contain_text("ferry.md")
+        heights = table.locator("th").evaluate_all("ths => ths.map(th => th.clientHeight)")
+        assert max(heights) < 2 * min(heights) and max(heights) < 40, heights  # one line each
+        ingested = table.locator("th", has_text="Ingested").bounding_box()
+        assert ingested and ingested["x"] + ingested["width"] <= 1400  # not pushed off screen
+        cell = table.locator("td.fn-col-title", has_text="Harbour regulations")
+        expect(cell).to_have_attribute("title", title.strip())  # the whole title on hover
+        assert cell.evaluate("td => td.scrollWidth > td.clientWidth")  # cut to fit
+
+
+def test_clearing_while_an_answer_streams_stops_it(browser: Browser, library: Library) -> None:
+    from playwright.sync_api import expect
+
+    with writing_server(library, 0.3) as url, opened(browser, url) as (page, _):
+        box = page.locator("#fn-question textarea")
+        box.fill(QUESTION)
+        box.press("Enter")
+        expect(page.locator("#fn-chatbot .fn-writing")).to_be_visible()
+        page.get_by_role("button", name="New conversation").click()
+        expect(page.locator("#fn-chatbot .fn-writing")).to_have_count(0)
+        expect(page.locator("#fn-ask")).to_be_enabled()
+        expect(page.locator("#fn-sources")).to_contain_text("Ask a question")
+
+        box.press_sequentially(SECOND, delay=20)  # typed, as a reader would
+        box.press("Enter")  # had the first answer gone on, it would come first
+        page.locator('#fn-sources section.fn-turn[data-turn="0"]').wait_for(state="attached")
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_count(1)
+        expect(page.locator("#fn-chatbot .fn-question")).to_have_text(SECOND)
+        expect(page.locator("#fn-sources .fn-asked")).to_have_text(SECOND)

@@ -44,6 +44,7 @@ RAW_LINK = '<a href="javascript:window.__pwned=4">rules</a>'
 PAYLOADS = (SCRIPT, IMG, JS_LINK, RAW_LINK)
 RENDERED_TAGS = {
     "div", "a", "section", "p", "h3", "ol", "ul", "li", "span", "blockquote", "mark", "button",
+    "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
 
 
@@ -248,6 +249,9 @@ def test_markup_from_documents_and_users_is_shown_as_text_everywhere() -> None:
         "sources": render.sources_html([exchange]),
         "document": render.document_html(cited, document, "md", 3),
         "notice": render.notice_html(hostile),
+        "dialog": render.dialog_html(render.notice_html(hostile), f"Document {IMG}"),
+        "upload": render.upload_html([render.UploadRow(f"{IMG}.md", "failed", None, hostile)]),
+        "documents": render.table_html(["Document", "Title"], [[f"{IMG}.md", f"Notes {SCRIPT}"]]),
     }
     for name, markup in views.items():
         assert_inert(markup)
@@ -259,6 +263,28 @@ def test_markup_from_documents_and_users_is_shown_as_text_everywhere() -> None:
     assert "MD · page 2 of 3" in Parsed(views["document"]).text
     assert f"Notes {SCRIPT}" in Parsed(views["sources"]).text
     assert RAW_LINK in Parsed(views["document"]).text and JS_LINK in Parsed(views["document"]).text
+    assert hostile in Parsed(views["upload"]).text and f"{IMG}.md" in Parsed(views["upload"]).text
+    assert f"Notes {SCRIPT}" in Parsed(views["documents"]).attrs(
+        "title"
+    )  # the whole title on hover
+
+
+def test_library_tables_say_where_each_file_stands_and_cut_long_titles() -> None:
+    rows = [
+        render.UploadRow("a.md", "added", 3),
+        render.UploadRow("b.pdf", "reading"),
+        render.UploadRow("c.txt", "waiting"),
+        render.UploadRow("d.xyz", "skipped", None, "d.xyz: unsupported type"),
+    ]
+    panel = Parsed(render.upload_html(rows))
+    cells = [c.strip() for c in panel.chunks if c.strip()]
+    assert "2 of 4 files done" in panel.text  # added and skipped are done; two are not
+    assert cells[cells.index("a.md") : cells.index("a.md") + 3] == ["a.md", "added", "3"]
+    assert "reading and embedding…" in panel.text and "d.xyz: unsupported type" in panel.text
+    title = "A very long title " * 10
+    table = Parsed(render.table_html(chat.DOCUMENT_HEADERS, [["x.pdf", title, "pdf", 3, 9, "t"]]))
+    assert title in table.attrs("title")
+    assert "fn-col-ingested" in table.attrs("class")
 
 
 # --- callbacks on a real library ------------------------------------------------------------
@@ -332,6 +358,14 @@ def test_open_in_document_shows_the_whole_text_scrolled_to_the_quote(
     assert parsed.text.endswith(text) and (parsed.before_mark or "").endswith(text[: c.start])
     missing = chat.open_document(library, conversation, None, "source", 0, 9)
     assert "no source 9" in Parsed(missing).text
+    view = Parsed(chat.document_view(library, conversation, None, {"turn": 0, "n": 1}))
+    assert view.marks == [c.quote] and ("div", "dialog") in [
+        (t, a.get("role")) for t, a in view.tags
+    ]
+    assert "data-close" in {name for _, a in view.tags for name in a}  # it can be closed
+    broken = chat.document_view(library, conversation, None, {"turn": "x"})
+    assert "could not be opened" in Parsed(broken).text
+    assert chat.new_conversation()[3] == chat.CLOSED == ""  # clearing closes the document
 
 
 @pytest.mark.slow
@@ -357,23 +391,27 @@ def test_upload_adds_files_and_reports_each_failure(library: Library, tmp_path: 
     empty.write_text("   \n")
     big = tmp_path / "big.txt"
     big.write_text("Many words here. " * 70_000)  # over the 1 MB limit
-    calls: list[tuple[int, int, str]] = []
-    outcomes = chat.add_files(
-        library, settings, [good, odd, empty, big], "uploads",
-        lambda done, total, name: calls.append((done, total, name)),
-    )  # fmt: skip
+    steps = list(chat.upload(library, settings, [good, odd, empty, big], "uploads"))
+    panels = [Parsed(panel).text for panel, _ in steps]
+    outcomes = steps[-1][1]
     got = {o.document: (o.status, o.reason) for o in outcomes}
     assert got["harbour.md"] == ("added", "")
     assert got["table.xyz"][0] == "skipped" and "unsupported type" in got["table.xyz"][1]
     assert got["empty.txt"][0] == "failed" and "empty" in got["empty.txt"][1]
     assert got["big.txt"][0] == "failed" and "1 MB limit" in got["big.txt"][1]
     assert str(tmp_path) not in " ".join(o.reason for o in outcomes)  # no server paths
-    assert [c[:2] for c in calls] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    # every file waits, then each is read (the unsupported one is refused by its name) and ends
+    assert "0 of 4 files done" in panels[0] and panels[0].count("waiting") == 4
+    assert "reading and embedding" in panels[1] and panels[1].count("waiting") == 3
+    assert "1 of 4 files done" in panels[2] and "added" in panels[2]
+    assert "4 of 4 files done" in panels[-1] and "1 MB limit" in panels[-1]
+    assert "reading" not in panels[-1] and "waiting" not in panels[-1]
+    again = list(chat.adding(library, settings, [good], "uploads"))
+    assert [(i, o and o.status) for i, o in again] == [(0, None), (0, "unchanged")]
     folder = settings.uploads() / "uploads"
     assert sorted(p.name for p in folder.iterdir()) == ["harbour.md"]
     rows = chat.document_rows(library, "uploads")
     assert [r[:5] for r in rows] == [["harbour.md", "Harbour notes", "md", "", 1]]
-    assert chat.outcome_rows(outcomes)[0] == ["harbour.md", "added", 1, ""]
     assert [r[0] for r in chat.document_rows(library, None)] == [ARTICLE_ID]  # other collection
 
     message = chat.remove_document(library, "harbour.md", "uploads")

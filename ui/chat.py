@@ -10,20 +10,32 @@ document or a user. The chatbot renders it as HTML without Markdown (a
 document's ``[text](javascript:...)`` stays text) and keeps gradio's own
 sanitiser on as a second guard. A click on a marker ``[n]`` is handled in the
 page (``ui/static/page.js``): it shows that answer's sources and brings source ``n``
-into view; "Open in document" asks the server for the whole text.
+into view; "Open in document" asks the server for the whole text, shown in a
+panel over the Sources panel, beside the chat (``ui/static/document.js``), so
+the conversation and the question box stay where they were. Clearing the chat
+(its trash icon or "New conversation") clears the conversation, the Sources
+panel and the document view alike, and stops an answer still being written.
+While an answer is being written the Ask button says so and is disabled; a
+second Enter then shows a short note and keeps the text in the box (the
+page's script), rather than being lost.
 
 A question is held to the core's bounds (``index/ask.py``): an over-long one
 is refused at once with the reason, and only the most recent exchanges that
 fit the history bounds are asked after and kept in the session. An error the
 user can act on is shown, and logged as one line, never as a traceback; an
 empty question only changes the textbox's hint.
+
+The Library tab lists each uploaded file in one panel, with where it stands
+(waiting, being read and embedded, then its outcome and reason), updated as
+each file is done; the documents are a table whose headers never wrap and
+whose long titles are cut, with the whole title on hover.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,15 +50,13 @@ from footnotes.index.sync import FileOutcome
 from footnotes.ingest.loaders import FORMATS
 from footnotes.settings import Settings
 from footnotes.ui import render
-from footnotes.ui.render import Exchange, Source
+from footnotes.ui.render import Exchange, Source, UploadRow
 from footnotes.ui.uploads import check_name
 
 DOCUMENT_HEADERS = ["Document", "Title", "Format", "Pages", "Passages", "Ingested"]
-OUTCOME_HEADERS = ["File", "Result", "Passages", "Reason"]
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 Messages = list[dict[str, str]]
-ProgressFn = Callable[[int, int, str], None]
 PLACEHOLDER = "Ask a question; follow-ups may say “he” or “it”."
 EMPTY_HINT = "Type a question first; follow-ups may say “he” or “it”."  # may stay: still true
 log = logging.getLogger("footnotes")
@@ -178,14 +188,45 @@ def open_document(
     return render.document_html(citation, text, record.format, record.pages)
 
 
+def document_view(
+    library: Library,
+    conversation: Sequence[Exchange],
+    collection: str | None,
+    opened: dict[str, Any],
+) -> str:
+    """The document view for a click sent by the page (``{kind, turn, n}``, see
+    ``static/page.js``): :func:`open_document` in its panel, or a notice there saying
+    why it cannot be shown."""
+    try:
+        kind = str(opened.get("kind") or "source")
+        turn, n = int(opened["turn"]), int(opened["n"])
+    except (KeyError, TypeError, ValueError):
+        body = render.notice_html("That source could not be opened.")
+    else:
+        try:
+            body = open_document(library, conversation, collection, kind, turn, n)
+        except FootnotesError as exc:
+            body = render.notice_html(str(exc), "error")
+    return render.dialog_html(body, "Document")
+
+
 def new_conversation() -> tuple[Messages, list[Exchange], str, str]:
-    """Cleared chatbot, conversation, Sources panel and document view."""
-    return [], [], render.sources_html([]), _DOCUMENT_PLACEHOLDER
+    """Cleared chatbot, conversation, Sources panel and (closed) document view."""
+    return [], [], render.sources_html([]), CLOSED
 
 
-_DOCUMENT_PLACEHOLDER = render.notice_html(
-    "Choose “Open in document” on a source to read it in its whole document."
-)
+CLOSED = ""
+"""The document view when no document is open."""
+
+
+def answering() -> Any:
+    """The Ask button while an answer is being written: disabled, and saying so."""
+    return gr.update(value="Answering…", interactive=False)
+
+
+def ready() -> Any:
+    """The Ask button when the chat takes a question."""
+    return gr.update(value="Ask", interactive=True)
 
 
 # --- library ---------------------------------------------------------------------------
@@ -200,37 +241,52 @@ def document_rows(library: Library, collection: str | None) -> list[list[Any]]:
     ]  # fmt: skip
 
 
-def outcome_rows(outcomes: Sequence[FileOutcome]) -> list[list[Any]]:
-    return [[o.document or o.path, o.status, o.passages, o.reason] for o in outcomes]
-
-
-def add_files(
+def adding(
     library: Library,
     settings: Settings,
     files: Sequence[str | Path],
     collection: str | None,
-    progress: ProgressFn | None = None,
-) -> list[FileOutcome]:
-    """Add uploaded files to the collection one by one, with progress.
+) -> Iterator[tuple[int, FileOutcome | None]]:
+    """Add uploaded files to the collection one by one, saying where each stands.
 
-    Each file is kept under its sanitised name (the document id); one that is
-    too large, of an unsupported type or unreadable fails alone with its
+    Yields ``(i, None)`` as file ``i`` is taken, then ``(i, outcome)`` when it is
+    done. Each file is kept under its sanitised name (the document id); one that
+    is too large, of an unsupported type or unreadable fails alone with its
     reason, and the file it would have replaced is put back.
     """
     limit = settings.max_upload_mb * 1024 * 1024
-    outcomes: list[FileOutcome] = []
     for i, raw in enumerate(files):
         source = Path(raw)
         name, refused = check_name(source.name)  # the API's rule for upload names, shared
-        if progress:
-            progress(i, len(files), name or source.name)
         if refused is not None:
-            outcomes.append(refused)
+            yield i, refused
             continue
-        outcomes.append(_add_one(library, source, name, limit, settings, collection))
-    if progress:
-        progress(len(files), len(files), "done")
-    return outcomes
+        yield i, None
+        yield i, _add_one(library, source, name, limit, settings, collection)
+
+
+def upload(
+    library: Library,
+    settings: Settings,
+    files: Sequence[str | Path],
+    collection: str | None,
+) -> Iterator[tuple[str, list[FileOutcome]]]:
+    """The upload panel as the files are added: yields (panel, outcomes so far), first
+    with every file waiting, then after each change of a file's stage."""
+    rows = [UploadRow(check_name(Path(f).name)[0] or Path(f).name, "waiting") for f in files]
+    outcomes: list[FileOutcome] = []
+    yield render.upload_html(rows), outcomes
+    for i, outcome in adding(library, settings, files, collection):
+        if outcome is None:
+            rows[i] = UploadRow(rows[i].name, "reading")
+        else:
+            outcomes.append(outcome)
+            rows[i] = UploadRow(
+                outcome.document or rows[i].name, outcome.status,
+                None if outcome.status in ("failed", "skipped") else outcome.passages,
+                outcome.reason,
+            )  # fmt: skip
+        yield render.upload_html(rows), outcomes
 
 
 def _add_one(
@@ -302,20 +358,16 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
         yield from respond(library, question, conversation, collection)
 
     def show_document(conversation: list[Exchange], collection: str, evt: gr.EventData) -> str:
-        try:  # sent by static/page.js: trigger('click', {kind, turn, n})
-            kind, turn, n = str(getattr(evt, "kind", "source")), int(evt.turn), int(evt.n)
-        except (AttributeError, TypeError, ValueError):
-            return render.notice_html("That source could not be opened.")
-        try:
-            return open_document(library, conversation, collection, kind, turn, n)
-        except FootnotesError as exc:
-            return render.notice_html(str(exc), "error")
+        # sent by static/page.js: trigger('click', {kind, turn, n})
+        opened = {key: getattr(evt, key, None) for key in ("kind", "turn", "n")}
+        return document_view(library, conversation, collection, opened)
 
     def pick_collection(name: str) -> tuple[Any, ...]:
         if name not in choices():
             raise refusal(f"no collection {name!r}")
         rows = document_rows(library, name)
-        return (name, *new_conversation(), rows, _remove_choices(rows))
+        table = render.table_html(DOCUMENT_HEADERS, rows)
+        return (name, *new_conversation(), table, _remove_choices(rows))
 
     def refresh(collection: str) -> tuple[Any, ...]:
         names = choices()
@@ -323,30 +375,28 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
             collection = default
         rows = document_rows(library, collection)
         selector = gr.update(choices=names, value=collection, visible=len(names) > 1)
-        return collection, selector, rows, _remove_choices(rows)
+        table = render.table_html(DOCUMENT_HEADERS, rows)
+        return collection, selector, table, _remove_choices(rows)
 
-    def add(
-        files: list[str] | None,
-        collection: str,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> tuple[Any, ...]:
+    def add(files: list[str] | None, collection: str) -> Iterator[tuple[Any, ...]]:
         if not files:
-            raise refusal("Choose one or more files to add.")
-
-        def report(done: int, total: int, name: str) -> None:
-            progress((done, total), desc=f"Adding {name}" if done < total else "Done", unit="files")
-
-        outcomes = add_files(library, settings, files, collection, report)
+            yield render.notice_html("Choose one or more files to add."), *[gr.skip()] * 3
+            return
+        outcomes: list[FileOutcome] = []
+        for panel, so_far in upload(library, settings, files, collection):
+            outcomes = so_far
+            yield panel, gr.skip(), gr.skip(), gr.skip()
         failed = [o for o in outcomes if o.status in ("failed", "skipped")]
         if failed:
             gr.Warning(f"{len(failed)} of {len(outcomes)} files were not added: see their reasons.")
         rows = document_rows(library, collection)
-        return outcome_rows(outcomes), rows, _remove_choices(rows), None
+        yield gr.skip(), render.table_html(DOCUMENT_HEADERS, rows), _remove_choices(rows), None
 
     def remove(doc_id: str | None, collection: str) -> tuple[Any, ...]:
         message = remove_document(library, doc_id, collection)
         rows = document_rows(library, collection)
-        return render.notice_html(message), rows, _remove_choices(rows)
+        table = render.table_html(DOCUMENT_HEADERS, rows)
+        return render.notice_html(message), table, _remove_choices(rows)
 
     # Gradio keeps its own copy of every file uploaded in the page; once ingested, the
     # library holds the file, so Gradio's copies over an hour old are deleted (checked hourly).
@@ -379,7 +429,8 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
                             elem_id="fn-question", scale=5, autofocus=True,
                             max_length=settings.max_question_chars,
                         )  # fmt: skip
-                        send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                        send = gr.Button("Ask", variant="primary", scale=1, min_width=110,
+                                         elem_id="fn-ask")  # fmt: skip
                     clear = gr.Button("New conversation", size="sm")
                 with gr.Column(scale=2):
                     sources = gr.HTML(
@@ -389,9 +440,8 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
                         container=True, label="Sources",
                     )  # fmt: skip
                     document = gr.HTML(
-                        _DOCUMENT_PLACEHOLDER, elem_id="fn-document",
-                        js_on_load=_static("document.js"),
-                        container=True, label="Document",
+                        CLOSED, elem_id="fn-document", js_on_load=_static("document.js"),
+                        container=False, padding=False,
                     )  # fmt: skip
             with gr.Tab("Library", id="library") as library_tab:
                 files = gr.File(
@@ -399,13 +449,13 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
                     file_types=sorted(FORMATS), elem_id="fn-upload",
                 )  # fmt: skip
                 add_button = gr.Button("Add to library", variant="primary", elem_id="fn-add")
-                outcomes = gr.Dataframe(
-                    headers=OUTCOME_HEADERS, label="Last upload", interactive=False,
-                    elem_id="fn-outcomes", type="array", wrap=True,
+                outcomes = gr.HTML(
+                    render.upload_html([]), label="Upload", elem_id="fn-outcomes",
+                    container=True,
                 )  # fmt: skip
-                documents = gr.Dataframe(
-                    headers=DOCUMENT_HEADERS, label="Documents", interactive=False,
-                    elem_id="fn-documents", type="array", wrap=True,
+                documents = gr.HTML(
+                    render.table_html(DOCUMENT_HEADERS, []), label="Documents",
+                    elem_id="fn-documents", container=True,
                 )  # fmt: skip
                 with gr.Row():
                     to_remove = gr.Dropdown([], label="Document to remove", scale=3)
@@ -414,12 +464,24 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
 
         chat_outputs = [chatbot, conversation, sources, textbox]
         ask_inputs = [textbox, conversation, collection]
-        textbox.submit(ask, ask_inputs, chat_outputs, api_name="ask")
-        send.click(ask, ask_inputs, chat_outputs, api_visibility="private")
-        clear.click(new_conversation, None, [chatbot, conversation, sources, document],
-                    api_visibility="private")  # fmt: skip
-        sources.click(show_document, [conversation, collection], document,
+        # The button is disabled first and enabled again after the answer, even a failed one.
+        taken = gr.on([textbox.submit, send.click], answering, None, send, queue=False,
+                      show_progress="hidden", api_visibility="private")  # fmt: skip
+        answered = taken.then(ask, ask_inputs, chat_outputs, api_name="ask",
+                              show_progress_on=[chatbot])  # fmt: skip
+        answered.then(ready, None, send, queue=False, show_progress="hidden",
                       api_visibility="private")  # fmt: skip
+        cleared = [chatbot, conversation, sources, document]
+        for trigger in (clear.click, chatbot.clear):  # the chatbot's trash icon is a clear too
+            # An answer still being written is stopped first, or it would bring the old
+            # conversation back; the chat is cleared once it has stopped.
+            stopped = trigger(ready, None, send, queue=False, show_progress="hidden",
+                              api_visibility="private", cancels=[answered])  # fmt: skip
+            stopped.then(new_conversation, None, cleared, api_visibility="private")
+        sources.click(show_document, [conversation, collection], document,
+                      api_visibility="private", show_progress="hidden")  # fmt: skip
+        document.clear(lambda: CLOSED, None, document, queue=False, show_progress="hidden",
+                       api_visibility="private")  # fmt: skip
         library_outputs = [collection, chatbot, conversation, sources, document, documents,
                            to_remove]  # fmt: skip
         selector.input(pick_collection, selector, library_outputs, api_visibility="private")
@@ -427,7 +489,7 @@ def build_chat(library: Library, settings: Settings) -> gr.Blocks:
         blocks.load(refresh, collection, refresh_outputs, api_visibility="private")
         library_tab.select(refresh, collection, refresh_outputs, api_visibility="private")
         add_button.click(add, [files, collection], [outcomes, documents, to_remove, files],
-                         api_visibility="private")  # fmt: skip
+                         api_visibility="private", show_progress="hidden")  # fmt: skip
         remove_button.click(remove, [to_remove, collection], [removed, documents, to_remove],
                             api_visibility="private")  # fmt: skip
     return blocks

@@ -14,7 +14,9 @@ drops ``data-*`` attributes but keeps a fragment link and a class); the source
 it points to is ``<li id="source-T-N" data-turn="T" data-cite="N">`` in the
 ``section.fn-turn[data-turn=T]`` of the Sources panel; its "Open in document"
 button carries ``data-open``, ``data-turn`` and ``data-cite``. ``T`` counts the
-answers of the conversation from 0.
+answers of the conversation from 0. The document view is a ``div.fn-dialog``
+(beside the chat, over the Sources panel) whose close button carries
+``data-close``; an empty view is closed.
 """
 
 from __future__ import annotations
@@ -256,3 +258,84 @@ def document_html(
 def notice_html(message: str, kind: str = "info") -> str:
     """A short message in place of a panel's content."""
     return f'<div class="fn-notice fn-notice-{escape(kind)}">{escape(message)}</div>'
+
+
+def dialog_html(body: str, label: str) -> str:
+    """The document view: ``body`` (markup made here) in a panel beside the chat, with a
+    close button. ``label`` names it for assistive technology."""
+    return (
+        f'<div class="fn-dialog" role="dialog" aria-modal="false" aria-label="{escape(label)}">'
+        '<div class="fn-dialog-bar"><span class="fn-dialog-title">Document</span>'
+        '<button type="button" class="fn-close" data-close="1" title="Close (Esc)">'
+        "Close</button></div>"
+        f'<div class="fn-dialog-body">{body}</div></div>'
+    )
+
+
+UPLOAD_STAGES = {
+    "waiting": "waiting",
+    "reading": "reading and embedding…",
+    "added": "added",
+    "updated": "updated",
+    "unchanged": "unchanged",
+    "removed": "removed",
+    "failed": "failed",
+    "skipped": "skipped",
+}
+"""What each stage of an uploaded file is called in the upload panel."""
+
+
+@dataclass(frozen=True)
+class UploadRow:
+    """One uploaded file as the upload panel shows it: its stage (a key of
+    :data:`UPLOAD_STAGES`), the passages stored and, for a failure, the reason."""
+
+    name: str
+    stage: str
+    passages: int | None = None
+    reason: str = ""
+
+
+def upload_html(rows: Sequence[UploadRow]) -> str:
+    """The upload panel: each file of the upload, where it stands or how it ended."""
+    if not rows:
+        return '<h3 class="fn-heading">Upload</h3>' + notice_html(
+            "Files you add are listed here, each with its progress and result."
+        )
+    done = sum(1 for r in rows if r.stage not in ("waiting", "reading"))
+    body = "".join(
+        f'<tr class="fn-upload-{escape(r.stage)}">'
+        f'<td class="fn-cell-name" title="{escape(r.name)}">{escape(r.name)}</td>'
+        f'<td class="fn-cell-stage">{escape(UPLOAD_STAGES.get(r.stage, r.stage))}</td>'
+        f'<td class="fn-cell-n">{"" if r.passages is None else r.passages}</td>'
+        f'<td class="fn-cell-reason">{escape(r.reason)}</td></tr>'
+        for r in rows
+    )
+    return (
+        '<div class="fn-upload" role="status"><h3 class="fn-heading">Upload</h3>'
+        f'<p class="fn-upload-count">{done} of {len(rows)} '
+        'files done</p><table class="fn-table"><thead><tr><th>File</th><th>Progress</th>'
+        f"<th>Passages</th><th>Reason</th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A table of plain values (the Library's documents): headers never wrap, and each
+    cell carries its whole text as a tooltip, since long titles are cut to fit."""
+    if not rows:
+        return '<h3 class="fn-heading">Documents</h3>' + notice_html("No documents yet.")
+    head = "".join(f'<th class="fn-col-{escape(h.lower())}">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="fn-col-{escape(h.lower())}" title="{escape(str(v))}">{escape(str(v))}</td>'
+            for h, v in zip(headers, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        '<h3 class="fn-heading">Documents</h3>'
+        f'<table class="fn-table fn-documents-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
