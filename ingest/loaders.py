@@ -34,6 +34,7 @@ from footnotes.ingest.limits import (
     pdf_overtime,
 )
 from footnotes.ingest.model import Block, Document
+from footnotes.ingest.reflow import page_paragraphs
 
 FORMATS = {
     ".txt": "txt",
@@ -403,8 +404,11 @@ def _read_docx(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
 
 def _read_pdf(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
     """pypdf, page by page: the page count is checked before any text is extracted, the
-    elapsed time and the text's length after each page. pypdf logs its warnings about
-    malformed files to the ``pypdf`` logger; the entry points quiet it, not this function."""
+    elapsed time and the text's length after each page. The pages' lines become the
+    paragraphs a reader sees (:func:`page_paragraphs`: hyphenated words joined, soft line
+    breaks made spaces, running headers, footers and page numbers dropped), each a block
+    on its page. pypdf logs its warnings about malformed files to the ``pypdf`` logger;
+    the entry points quiet it, not this function."""
     import io
     import time
 
@@ -432,10 +436,9 @@ def _read_pdf(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
             f"{path}: not a readable PDF ({exc.__class__.__name__}: {exc})"
         ) from exc
     builder = _Builder(path, limits)
-    for number, page_text in enumerate(page_texts, start=1):
-        page_text = page_text.replace("\x00", "")
-        for a, b in _paragraphs(page_text, 0, len(page_text)):
-            builder.add(page_text[a:b], page=number)
+    for number, paragraphs in enumerate(page_paragraphs(page_texts), start=1):
+        for paragraph in paragraphs:
+            builder.add(paragraph, page=number)
     title = None
     try:
         meta = reader.metadata

@@ -189,3 +189,47 @@ def serving_app(settings: Settings, library: Library) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=60)
         sock.close()
+
+
+def make_pdf(pages: list[list[str]], header: str | None = None, footer: str | None = None) -> bytes:
+    """A PDF of Helvetica text lines, one list of lines a page, written by hand (no
+    installed package writes PDF text); ``{n}`` in the header or footer is the page number."""
+
+    def escape(line: str) -> str:
+        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    def show(x: int, y: int, lines: list[str]) -> str:
+        shown = " T* ".join(f"({escape(line)}) Tj" for line in lines)
+        return f"BT /F1 10 Tf 14 TL {x} {y} Td {shown} ET\n"
+
+    count = len(pages)
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids ["
+        + " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
+        + f"] /Count {count} >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for n, lines in enumerate(pages, start=1):
+        content = show(72, 760, [header.format(n=n)]) if header else ""
+        content += show(72, 720, lines)
+        if footer:
+            content += show(280, 40, [footer.format(n=n)])
+        objects.append(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * (n - 1)} 0 R >>"
+        )
+        data = content.encode("latin-1")
+        objects.append(f"<< /Length {len(data)} >>\nstream\n{content}endstream")
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import io
 import random
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import SAMPLE_ARTICLE, SOLANA_PDF, needs_shared
+from conftest import SAMPLE_ARTICLE, SOLANA_PDF, make_pdf, needs_shared
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from footnotes.errors import DocumentError, EmptyDocumentError, UnsupportedFileE
 from footnotes.ingest.loaders import heading_text, load
 from footnotes.ingest.model import Document, Passage
 from footnotes.ingest.passages import split_passages
+from footnotes.ingest.reflow import page_paragraphs
 from footnotes.ingest.sentences import split_sentences, word_count
 
 PROPERTY = hyp_settings(max_examples=50, deadline=None)
@@ -118,6 +120,94 @@ def test_solana_pdf_passages_stay_on_their_page() -> None:
     passages = split_passages(doc, 160)
     assert {p.page for p in passages} == set(range(1, 28))
     assert "Solana" in doc.text
+
+
+@needs_shared
+def test_solana_pdf_text_reads_as_prose() -> None:
+    """Issue #11: no word split at a line end, no page-number line, no line break inside a
+    paragraph; every passage and sentence still indexes the text exactly, on its page."""
+    doc = load_and_check(SOLANA_PDF, targets=(160,))
+    text = doc.text
+    assert not re.search(r"[^\W\d_]-\s*\n", text), "a word is split at a line end"
+    assert not re.search(r"(?<!\n)\n(?!\n)", text), "a line break inside a paragraph"
+    for p in split_passages(doc, 160):
+        assert text[p.start : p.end] == p.text
+        for s, e in p.sentences:
+            assert p.start <= s < e <= p.end and text[s:e] == text[s:e].strip()
+        for line in p.text.split("\n"):
+            assert not re.fullmatch(r"(?:page\s+)?[-\u2013]?\s*\d{1,3}\s*[-\u2013]?", line.strip())
+    on = {n: [text[b.start : b.end] for b in doc.blocks if b.page == n] for n in (1, 2, 3, 4)}
+    # "block-" ends page 1 and "chain market size" begins page 2: the word stays on page 1.
+    assert on[1][-1].endswith("the global blockchain")
+    assert on[2][0].startswith("market size is expected to grow from USD 3.0 billion")
+    assert on[2][0].count("blockchain applications") == 1  # "block-" / "chain app" mid-page
+    assert on[4][0].startswith("tionary") is False and on[3][-1].endswith("from the evolutionary")
+    assert "decentralized database running on a peer-to-peer network" in text  # "peer-to-" kept
+    assert "well-articulated" in text and "integrity that blockchain systems" in text
+
+
+def test_pdf_lines_become_paragraphs(tmp_path: Path) -> None:
+    body = [
+        [
+            "The harbour lights of the northern coast are kept by a small crew of",
+            "volunteers, who meet every week, in all weathers, in the old light-",
+            "house by the pier.",
+            "Radio Net",
+            "The keepers run a well-known peer-to-peer radio net, which is used to warn",
+            "the mainland of storms, and a log of every call that is not in non-",
+            "English words is kept, with its time and place, in the harbour log-",
+        ],
+        [
+            "book, beside the lamp.",
+            "- The first duty is the lamp.",
+            "- The second duty is the radio net.",
+        ],
+        ["3", "The crew changes every spring, when the boats return to the harbour."],
+    ]
+    path = tmp_path / "coastal_survey.pdf"
+    path.write_bytes(make_pdf(body, header="Coastal Survey Report 2024", footer="Page {n} of 3"))
+    doc = load_and_check(path)
+    assert doc.pages == 3 and doc.title == "coastal survey"
+    assert [(doc.text[b.start : b.end], b.page) for b in doc.blocks] == [
+        (
+            "The harbour lights of the northern coast are kept by a small crew of volunteers, "
+            "who meet every week, in all weathers, in the old lighthouse by the pier.",
+            1,
+        ),
+        ("Radio Net", 1),
+        (
+            "The keepers run a well-known peer-to-peer radio net, which is used to warn the "
+            "mainland of storms, and a log of every call that is not in non-English words is "
+            "kept, with its time and place, in the harbour logbook,",
+            1,
+        ),
+        ("beside the lamp.", 2),
+        ("- The first duty is the lamp.", 2),
+        ("- The second duty is the radio net.", 2),
+        ("The crew changes every spring, when the boats return to the harbour.", 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    "number", ["3", "Page 3", "page 3 of 12", "3 of 12", "- 3 -", "\u2013 3 \u2013", "3/12", "iv"]
+)
+def test_page_number_lines_are_dropped_at_a_page_edge_only(number: str) -> None:
+    top = f"{number}\nA page that starts with its number, and goes on with its text."
+    bottom = f"The text of a page that ends with its number.\n{number}"
+    middle = "One line.\nTwo lines.\n" + number + "\nThree lines.\nFour lines."
+    first, last, inside = page_paragraphs([top, bottom, middle])
+    assert first == ["A page that starts with its number, and goes on with its text."]
+    assert last == ["The text of a page that ends with its number."]
+    assert number in " ".join(inside)  # mid-page: text, kept
+
+
+def test_running_headers_need_half_the_pages() -> None:
+    bodies = ["Spring came early.", "Boats went out.", "Storms hit in May.", "Nets were mended.",
+              "Fish ran late.", "Ice closed the bay."]  # fmt: skip
+    pages = [f"Annual Report {n}\n{body}" for n, body in enumerate(bodies, start=1)]
+    assert page_paragraphs(pages) == [[body] for body in bodies]
+    few = [pages[0], "Other words.\nMore words.", "Other words.\nMore words.", "Other."]
+    assert page_paragraphs(few)[0][0].startswith("Annual Report 1")  # on one page of four
 
 
 # --- generated documents --------------------------------------------------------
