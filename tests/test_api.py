@@ -23,6 +23,7 @@ from conftest import SAMPLE_ARTICLE, serving_app
 
 from footnotes.errors import ConfigError
 from footnotes.settings import Settings
+from footnotes.ui.uploads import safe_name
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -322,6 +323,23 @@ def test_upload_a_failed_replacement_keeps_the_previous_file(
     assert kept.read_text(encoding="utf-8") == LIGHTHOUSE
     text = http.get("/api/documents/notes.txt/text", params={"collection": "replace"}).json()
     assert text["text"].strip() == LIGHTHOUSE.strip()
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ('my "notes".txt', "my _notes_.txt"),
+        ("my%22notes%22.txt", "my_notes_.txt"),  # a browser's form escape
+        ("Team notes (draft) v2.md", "Team notes (draft) v2.md"),
+        ("a<b>|c?.txt", "a_b_c_.txt"),
+        ("two%0Alines.txt", "twolines.txt"),
+        ("100%25 sure.txt", "100_25 sure.txt"),  # only the three form escapes are undone
+        ("Zürich café.pdf", "Zürich café.pdf"),
+        ("../..", ""),
+    ],
+)
+def test_upload_names_stay_readable(sent: str, kept: str) -> None:
+    assert safe_name(sent) == kept
 
 
 def test_upload_names_cannot_escape_the_uploads_folder(

@@ -24,16 +24,22 @@ FILES_FIELD = "files"
 MAX_FILES = 100
 _MAX_FIELD = 1024
 _UNSAFE_CHARS = re.compile(r"[^\w.()+,=@ -]+")
+# Browsers send a file name in multipart/form-data with these three characters
+# percent-encoded (WHATWG HTML, "multipart/form-data encoding algorithm"); nothing else is.
+_FORM_ESCAPES = re.compile(r"%(22|0A|0D)", re.IGNORECASE)
 
 
 def safe_name(sent: str) -> str:
     """A file name that is safe as a base name in the uploads folder, or "" if none is left.
 
-    Keeps only the last path component (``/`` or ``\\``), drops control
-    characters, replaces other unsafe characters with ``_``, and strips
-    leading and trailing dots and spaces (no hidden files, no ``..``).
+    Undoes the browser's form escapes (``%22`` is ``"``), keeps only the last path
+    component (``/`` or ``\\``), drops control characters, replaces each run of other
+    unsafe characters with one ``_`` (``my "notes".txt`` -> ``my _notes_.txt``; nothing
+    is percent-encoded), and strips leading and trailing dots and spaces (no hidden
+    files, no ``..``).
     """
-    name = sent.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _FORM_ESCAPES.sub(lambda m: chr(int(m.group(1), 16)), sent)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
     name = _UNSAFE_CHARS.sub("_", name).strip(" .")
     if len(name.encode("utf-8")) > 200:
