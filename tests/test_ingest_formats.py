@@ -558,6 +558,42 @@ def test_docx_headings_paragraphs_and_table(tmp_path: Path) -> None:
     assert [p.section for p in passages] == ["Security Pact", "Members"]
 
 
+def _without_core_properties(data: bytes) -> bytes:
+    """A .docx with no ``docProps/core.xml`` (as many tools write it): python-docx then
+    makes up properties of its own, titled "Word Document"."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            if item.filename == "docProps/core.xml":
+                continue
+            body = source.read(item)
+            if item.filename == "_rels/.rels":
+                body = re.sub(rb"<Relationship [^>]*core-properties[^>]*/>", b"", body)
+            target.writestr(item, body)
+    return out.getvalue()
+
+
+def test_docx_title_is_its_first_heading_not_made_up_properties(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("A line before any heading.")
+    document.add_heading("Team   notes", level=2)
+    document.add_paragraph("We meet on Mondays.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    path = tmp_path / "meeting_2024.docx"
+    path.write_bytes(_without_core_properties(buffer.getvalue()))
+    assert docx.Document(str(path)).core_properties.title == "Word Document"
+    assert load_and_check(path).title == "Team notes"
+    plain = docx.Document()
+    plain.add_paragraph("Only a paragraph, no heading.")
+    plain.save(buffer := io.BytesIO())
+    path.write_bytes(_without_core_properties(buffer.getvalue()))
+    assert load(path, "m").title == "meeting 2024"
+    plain.core_properties.title = "Minutes of the Harbour Board"
+    plain.save(path)
+    assert load(path, "m").title == "Minutes of the Harbour Board"
+
+
 def test_split_passages_rejects_bad_target(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Some text.")
