@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from footnotes.errors import FootnotesError
-from footnotes.ingest.loaders import FORMATS, file_format
+from footnotes.ingest.loaders import FORMATS, file_format, file_suffix
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def discover(paths: Iterable[Path]) -> Discovery:
             found.folders.append(root)
             for file in sorted(_walk(root)):
                 rel = file.relative_to(root).as_posix()
-                if file.suffix.lower() not in FORMATS:
+                if file_suffix(file) not in FORMATS:
                     reason = f"unsupported type {file.suffix or '(none)'!r}"
                     found.rejected.append(Rejected(rel, str(file), reason))
                     continue

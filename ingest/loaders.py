@@ -40,6 +40,8 @@ FORMATS = {
     ".txt": "txt",
     ".md": "md",
     ".markdown": "md",
+    ".rst": "rst",
+    ".rst.txt": "rst",  # Sphinx's copies of its sources (``_sources/*.rst.txt``)
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",
@@ -50,9 +52,16 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
 
+def file_suffix(path: Path) -> str:
+    """The lower-cased suffix that names ``path``'s type: ``.rst.txt`` when the name ends
+    so (read as reStructuredText, not plain text), else the last suffix."""
+    name = path.name.lower()
+    return ".rst.txt" if name.endswith(".rst.txt") else path.suffix.lower()
+
+
 def file_format(path: Path) -> str:
     """The format name for ``path``, or raise :class:`UnsupportedFileError`."""
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = FORMATS.get(file_suffix(path))
     if fmt is None:
         supported = ", ".join(sorted(FORMATS))
         raise UnsupportedFileError(
@@ -222,10 +231,137 @@ def _read_md(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
 
 
 def heading_text(document: Document, block: Block) -> str:
-    """The words of a heading block, without markdown's ``#`` marks."""
+    """The words of a heading block, without markdown's ``#`` marks or reStructuredText's
+    inline markup."""
     raw = document.text[block.start : block.end]
+    if document.format == "rst":
+        return _rst_plain(raw)
     m = _MD_HEADING.match(raw) if document.format == "md" else None
     return (m.group(2) if m else raw).strip()
+
+
+# --- reStructuredText ---------------------------------------------------------
+
+# A section adornment: one punctuation character repeated (docutils allows any of these).
+_RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+[ \t]*")
+# An explicit markup start: a comment, directive, target, footnote or substitution.
+_RST_EXPLICIT = re.compile(r"[ \t]*\.\.(?:[ \t]|$)")
+_RST_DIRECTIVE = re.compile(r"[ \t]*\.\.[ \t]+([\w:+.-]+)::")
+# Directives whose body is not prose a reader reads: tables of contents, file lists,
+# images, index entries, raw output. Others (note, warning, code-block...) keep theirs.
+_RST_SKIPPED = frozenset(
+    [
+        "toctree",
+        "include",
+        "literalinclude",
+        "image",
+        "figure",
+        "raw",
+        "index",
+        "only",
+        "highlight",
+        "contents",
+        "sectnum",
+        "meta",
+        "csv-table",
+        "list-table",
+        "tabularcolumns",
+    ]
+)
+_RST_ROLE = re.compile(r":[\w:+.-]+:`!?([^`<]*?)(?:\s*<[^`>]*>)?`")
+_RST_LITERAL = re.compile(r"``([^`]+)``|\*\*([^*]+)\*\*|\*([^*]+)\*|`([^`]+)`_{0,2}")
+
+
+def _rst_plain(raw: str) -> str:
+    """A heading's words without inline markup: ``:keyword:`!if` Statements`` -> "if Statements"."""
+    plain = _RST_ROLE.sub(lambda m: m.group(1), raw)
+    plain = _RST_LITERAL.sub(lambda m: next(g for g in m.groups() if g is not None), plain)
+    return " ".join(plain.split())
+
+
+def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
+    """reStructuredText: the text is the file's, blocks are its paragraphs and section
+    titles (a line underlined, and optionally overlined, by one punctuation character
+    repeated at least as long as the title). Explicit markup (``.. `` comments, targets,
+    directive lines and their options, and the whole body of the directives in
+    ``_RST_SKIPPED``) is left out of the blocks, so never a passage nor the title."""
+    text = _decode_within(path, data, limits)
+    lines: list[tuple[int, int]] = []  # each line's span, without its line break
+    pos = 0
+    for m in re.finditer(r"\r\n|\r|\n", text):
+        lines.append((pos, m.start()))
+        pos = m.end()
+    lines.append((pos, len(text)))
+    blocks: list[Block] = []
+    title: str | None = None
+    paragraph: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.extend(
+                Block(a, b) for a, b in _paragraphs(text, paragraph[0][0], paragraph[-1][1])
+            )
+            paragraph.clear()
+
+    def line(i: int) -> str:
+        return text[lines[i][0] : lines[i][1]] if 0 <= i < len(lines) else ""
+
+    def underlines(i: int, words: str) -> bool:
+        return bool(_RST_ADORNMENT.fullmatch(line(i))) and len(line(i).rstrip()) >= len(words)
+
+    skip_indent: int | None = None  # inside a skipped explicit block: its indentation
+    i = 0
+    while i < len(lines):
+        current = line(i)
+        indent = len(current) - len(current.lstrip())
+        if skip_indent is not None:
+            if not current.strip() or indent > skip_indent:
+                i += 1
+                continue
+            skip_indent = None
+        if not current.strip():
+            flush()
+            i += 1
+            continue
+        if _RST_EXPLICIT.match(current):
+            flush()
+            directive = _RST_DIRECTIVE.match(current)
+            if directive is None or directive.group(1).lower() in _RST_SKIPPED:
+                skip_indent = indent  # a comment, target or skipped directive: all of it
+            else:  # the directive's argument line and options go; its body stays
+                i += 1
+                while i < len(lines) and line(i).strip().startswith(":") and line(i)[:1].isspace():
+                    i += 1
+                continue
+            i += 1
+            continue
+        words = current.strip()
+        over = _RST_ADORNMENT.fullmatch(current)
+        if (
+            over
+            and i + 2 < len(lines)
+            and line(i + 2).rstrip()
+            and (line(i + 2).rstrip()[0] == current[0] and underlines(i + 2, line(i + 1).strip()))
+        ):
+            i += 1  # an overlined title: the title is the next line
+            current, words = line(i), line(i).strip()
+            over = None
+        elif over:  # a transition, or an adornment of nothing: not text
+            flush()
+            i += 1
+            continue
+        if underlines(i + 1, words) and not paragraph:
+            flush()
+            a = lines[i][0] + (len(current) - len(current.lstrip()))
+            blocks.append(Block(a, a + len(words), heading=True))
+            if title is None:
+                title = _rst_plain(words) or None
+            i += 2
+            continue
+        paragraph.append(lines[i])
+        i += 1
+    flush()
+    return text, blocks, title, None
 
 
 # --- built documents: html, docx, pdf -----------------------------------------
@@ -460,6 +596,7 @@ def _read_pdf(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
 _READERS: dict[str, Callable[[Path, bytes, ParseLimits], _Parsed]] = {
     "txt": _read_txt,
     "md": _read_md,
+    "rst": _read_rst,
     "html": _read_html,
     "docx": _read_docx,
     "pdf": _read_pdf,

@@ -5,7 +5,8 @@ Hand-written because llama-index's node parsers re-find each chunk with
 whitespace was normalised) and know nothing of pages or headings. Here a
 passage is always a slice of the document text: blocks (headings, paragraphs)
 are packed up to a target size, a long paragraph is cut at sentence
-boundaries, and a passage never crosses a page or a heading.
+boundaries, and a passage never crosses a page, a heading, or text that is in
+no block (reStructuredText's directives and comments).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
     """Cut ``document`` into passages of about ``target_words`` words.
 
     Guarantees, for every passage ``p``: ``document.text[p.start:p.end] == p.text``,
-    ``p.text`` is not blank, and all of ``p`` lies on one page.
+    ``p.text`` is not blank, all of ``p`` lies on one page, and every character of it
+    that is not white space lies in a block.
     """
     if target_words < 1:
         raise ValueError(f"target_words must be positive (got {target_words})")
@@ -64,6 +66,10 @@ def _units(document: Document, target_words: int) -> Iterator[tuple[Block, int]]
             yield Block(run[0][0], run[-1][1], page=block.page), run_words
 
 
+def _blank(text: str, start: int, end: int) -> bool:
+    return not text[start:end].strip()
+
+
 def _spans(
     document: Document, target_words: int
 ) -> Iterator[tuple[int, int, str | None, int | None]]:
@@ -82,6 +88,7 @@ def _spans(
             or unit.page != current[0].page
             or (unit.heading and not all(b.heading for b in current))
             or current_words + words > target_words
+            or not _blank(document.text, current[-1].end, unit.start)
         )
         if starts_new:
             yield from flush()

@@ -23,6 +23,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from footnotes.errors import DocumentError, EmptyDocumentError, UnsupportedFileError
+from footnotes.ingest.discover import discover
 from footnotes.ingest.loaders import heading_text, load
 from footnotes.ingest.model import Document, Passage
 from footnotes.ingest.passages import split_passages
@@ -77,6 +78,14 @@ def check_passages(doc: Document, passages: list[Passage], target: int) -> None:
             assert whole_heading or one_sentence, f"passage {i} is over {target} words"
 
     missing = [i for i, c in enumerate(text) if not c.isspace() and not covered[i]]
+    if doc.format == "rst":  # its directives and comments are in no block: in no passage
+        in_block = bytearray(len(text))
+        for b in doc.blocks:
+            in_block[b.start : b.end] = b"\x01" * (b.end - b.start)
+        missing = [i for i in missing if in_block[i]]
+        for p in passages:
+            stray = [c for i, c in enumerate(p.text, p.start) if not in_block[i]]
+            assert not "".join(stray).strip(), f"passage {p.index} holds text of no block"
     assert not missing, f"characters in no passage, first at {missing[0]}: {text[missing[0]]!r}"
 
 
@@ -592,6 +601,86 @@ def test_docx_title_is_its_first_heading_not_made_up_properties(tmp_path: Path) 
     plain.core_properties.title = "Minutes of the Harbour Board"
     plain.save(path)
     assert load(path, "m").title == "Minutes of the Harbour Board"
+
+
+RST = """.. SPDX-License-Identifier: GPL-2.0
+
+.. _harbour-guide:
+
+====================================
+The :ref:`Harbour <harbour>` Guide
+====================================
+
+.. contents::
+   :local:
+
+Boats moor at the *north* pier.
+They leave at dawn.
+
+.. note::
+   :class: tip
+
+   Tides change twice a day.
+
+Lights
+------
+
+The lamp is lit at dusk::
+
+   light --lamp north
+
+.. toctree::
+   :maxdepth: 1
+
+   lights/lamps
+   lights/radio
+
+..
+   A comment of several lines,
+   not text.
+
+----------
+
+``Radio`` net
+~~~~~~~~~~~~~
+
+The radio net warns the mainland.
+"""
+
+
+@pytest.mark.parametrize(("name", "newline"), [("guide.rst", "\n"), ("guide.rst.txt", "\r\n")])
+def test_rst_sections_follow_its_headings(tmp_path: Path, name: str, newline: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(RST.replace("\n", newline).encode())
+    doc = load_and_check(path)
+    assert doc.format == "rst" and doc.text == RST.replace("\n", newline)
+    assert doc.title == "The Harbour Guide"
+    headings = [b for b in doc.blocks if b.heading]
+    assert [doc.text[b.start : b.end] for b in headings] == [
+        "The :ref:`Harbour <harbour>` Guide",
+        "Lights",
+        "``Radio`` net",
+    ]
+    assert [heading_text(doc, b) for b in headings] == ["The Harbour Guide", "Lights", "Radio net"]
+    assert [doc.text[b.start : b.end] for b in doc.blocks if not b.heading] == [
+        f"Boats moor at the *north* pier.{newline}They leave at dawn.",
+        "Tides change twice a day.",
+        "The lamp is lit at dusk::",
+        "light --lamp north",
+        "The radio net warns the mainland.",
+    ]
+    by_section = {p.section: p.text for p in split_passages(doc, 20)}
+    assert by_section["Lights"].endswith("light --lamp north")
+    assert "SPDX" not in " ".join(by_section.values()) and "lights/lamps" not in str(by_section)
+
+
+def test_rst_txt_files_are_found_as_rst(tmp_path: Path) -> None:
+    (tmp_path / "a.rst.txt").write_text(RST)
+    (tmp_path / "b.RST").write_text(RST)
+    (tmp_path / "c.txt").write_text("Plain text.")
+    found = discover([tmp_path])
+    assert [s.doc_id for s in found.sources] == ["a.rst.txt", "b.RST", "c.txt"]
+    assert [load(s.path, s.doc_id).format for s in found.sources] == ["rst", "rst", "txt"]
 
 
 def test_split_passages_rejects_bad_target(tmp_path: Path) -> None:
