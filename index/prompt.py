@@ -10,7 +10,6 @@ answers are given back without their markers, whose numbers meant other evidence
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -35,8 +34,6 @@ uses, for example: "The treaty was signed in 1999 [2]." or "... [1][3]."
 3. Write a short, direct answer: one to three sentences, the answer first.
 4. If the evidence does not answer the question, reply exactly: "{DO_NOT_SAY}"
 5. Answer in plain sentences: no headings, lists, or quotes longer than a few words."""
-
-_MARKER = re.compile(r"\s*\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")
 
 
 def evidence_block(evidence: Sequence[Citation]) -> str:
@@ -65,10 +62,12 @@ def messages(
     """The chat to send: rules, earlier turns (markers removed), evidence and question."""
     from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+    from footnotes.index.verify import without_markers
+
     out = [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM)]
     for turn in history:
         role = MessageRole.USER if turn.role == "user" else MessageRole.ASSISTANT
-        text = _MARKER.sub("", turn.content) if turn.role == "assistant" else turn.content
+        text = without_markers(turn.content) if turn.role == "assistant" else turn.content
         if text.strip():
             out.append(ChatMessage(role=role, content=text.strip()))
     out.append(

@@ -135,11 +135,16 @@ def claims(answer: str) -> list[Claim]:
             out.append((piece, markers))
     result = []
     for written, markers in out:
-        text = " ".join(_MARKERS.sub("", written).split())
+        text = " ".join(without_markers(written).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if text or markers:
             result.append(Claim(text, tuple(dict.fromkeys(markers)), written.strip()))
     return result
+
+
+def without_markers(text: str) -> str:
+    """``text`` with its markers ``[n]`` / ``[n, m]`` (and the space before each) removed."""
+    return _MARKERS.sub("", text)
 
 
 def _numbers(group: str) -> list[int]:
@@ -183,7 +188,7 @@ def check(
     if negation:
         return Verdict(False, negation)
     # a citation "[16]" is not a clause
-    swapped = swapped_roles(_MARKERS.sub("", text), [_MARKERS.sub("", q) for q in quotes])
+    swapped = swapped_roles(without_markers(text), [without_markers(q) for q in quotes])
     if swapped:
         return Verdict(False, swapped)
     words, *quote_words = words_of([text, *quotes])
