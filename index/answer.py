@@ -27,6 +27,7 @@ from pydantic import ConfigDict
 
 from footnotes.index.coverage import Word, WordsOf, WordVectors, coverage, question_parts
 from footnotes.index.lexical import tokenize
+from footnotes.index.rerank import answering_order
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit
 
@@ -305,7 +306,11 @@ def compose(
         # Words matched by meaning and clauses can only raise the confidence, whose parts
         # are at most 1: the encoder runs only for the questions exact words leave undecided.
         sure = confidence(asked, retrieval, words_of, by_clause=True)
-    chosen = _select(hits, retrieval.following, max_sentences * (3 if asks_reason(question) else 1))
+    chosen = _select(
+        answering_order(asked, hits, retrieval.idf),
+        retrieval.following,
+        max_sentences * (3 if asks_reason(question) else 1),
+    )
     if asks_reason(question):
         # "Why?" is answered by the sentences that give a reason, if the top ones hold any.
         chosen = ([h for h in chosen if _REASON.search(h.text)] or chosen)[:max_sentences]
@@ -345,13 +350,17 @@ def quoted(question: str, citations: list[Citation]) -> Answer:
 
 
 def evidence(
+    asked: str,
     retrieval: Retrieval,
     passages_for: Callable[[list[str]], dict[str, PassageHit]],
     limit: int,
 ) -> list[Citation]:
-    """The best ``limit`` sentences that state something, numbered from 1 in rank order,
-    each a citation with exact offsets: what a language model is given to answer from."""
-    chosen = _select(retrieval.hits, retrieval.following, limit)
+    """The best ``limit`` sentences for ``asked`` that state something, numbered from 1 in
+    answering order (:func:`rerank.answering_order`), each a citation with exact offsets:
+    what a language model is given to answer from."""
+    chosen = _select(
+        answering_order(asked, retrieval.hits, retrieval.idf), retrieval.following, limit
+    )
     return _citations([[h] for h in chosen], passages_for)
 
 

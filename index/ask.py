@@ -208,16 +208,16 @@ class Asker:
         )
         if self.writer is None or not quoted.answered:
             return iter([quoted])
-        return self._written(question, history or [], retrieval, quoted)
+        return self._written(question, asked, history or [], retrieval, quoted)
 
     def _written(
-        self, question: str, history: list[Turn], retrieval: Retrieval, quoted: Answer
+        self, question: str, asked: str, history: list[Turn], retrieval: Retrieval, quoted: Answer
     ) -> Iterator[Delta | Answer]:
         from footnotes.index import prompt
         from footnotes.index.written import written_answer
 
         assert self.writer is not None
-        given = evidence(retrieval, self.store.passages_by_id, self.settings.llm_evidence)
+        given = evidence(asked, retrieval, self.store.passages_by_id, self.settings.llm_evidence)
         pieces: list[str] = []
         try:
             for piece in self.writer.stream(prompt.messages(question, history, given)):
