@@ -26,7 +26,7 @@ import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,13 @@ from footnotes.index.answer import Answer, Delta
 from footnotes.index.ask import Asker, Turn
 from footnotes.index.replica import Replica
 from footnotes.index.store import OWN_SUFFIXES, DocumentRecord, Store, make_client, reachable
-from footnotes.index.sync import FileOutcome, Ingestor, SyncReport
+from footnotes.index.sync import (
+    FileOutcome,
+    FileProgress,
+    FileProgressCallback,
+    Ingestor,
+    SyncReport,
+)
 from footnotes.ingest.loaders import content_hash
 from footnotes.ingest.worker import make_parser
 from footnotes.settings import Settings, check_collection_name
@@ -153,7 +159,12 @@ class Library:
         return self._ingestor(self.replica(collection)).sync(paths)
 
     def add_files(
-        self, files: list[tuple[str, Path]], collection: str | None = None, *, copy: bool = False
+        self,
+        files: list[tuple[str, Path]],
+        collection: str | None = None,
+        *,
+        copy: bool = False,
+        progress: FileProgressCallback | None = None,
     ) -> SyncReport:
         """Keep each ``(name, source)`` as the uploaded file ``name`` and ingest them.
 
@@ -164,6 +175,10 @@ class Library:
         it was moved, and the file it replaced is put back; so the uploads
         folder holds exactly the uploaded files the store holds. Outcomes name
         each file by ``name``, never by its path on the server.
+
+        ``progress`` hears each file move on (reading, embedding n of its N
+        sentences, then done or failed: :class:`FileProgress`), named the same way,
+        as the sync goes, in this thread.
 
         Raises :class:`ConfigError` for a name that is not a plain file name or
         appears twice, and :class:`DocumentError` when a source cannot be read.
@@ -183,7 +198,10 @@ class Library:
             try:
                 for name, source in files:
                     placed.append(_Placed.put(name, source, folder / name, copy))
-                report = self._ingestor(replica).sync([p.target for p in placed])
+                told = _public_progress(progress, placed, store) if progress else None
+                report = self._ingestor(replica).sync(
+                    [p.target for p in placed], file_progress=told
+                )
             except BaseException:
                 for p in placed:  # keep what was stored before the error, undo the rest
                     if _stored(store, p):
@@ -316,6 +334,22 @@ def _public_reason(reason: str, placed: _Placed, store: Store) -> str:
             "already in the collection; upload it under another name, or remove that one"
         )
     return reason.replace(target, placed.name).replace(str(placed.target), placed.name)
+
+
+def _public_progress(
+    progress: FileProgressCallback, placed: list[_Placed], store: Store
+) -> FileProgressCallback:
+    """``progress`` hearing a sync's events for these uploaded files by their names."""
+    by_name = {p.name: p for p in placed}
+
+    def tell(event: FileProgress) -> None:
+        p = by_name.get(event.document)
+        if p is None:
+            return  # not one of these files (nothing else is synced here)
+        reason = _public_reason(event.reason, p, store)
+        progress(replace(event, document=p.name, path=p.name, reason=reason))
+
+    return tell
 
 
 def _stored(store: Store, placed: _Placed) -> bool:

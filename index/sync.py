@@ -41,6 +41,30 @@ if TYPE_CHECKING:
 Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
 Progress = Callable[[int, int, int], None]
 """Called with (files done, files in all, sentences embedded so far)."""
+Stage = Literal["reading", "embedding", "done", "failed", "skipped", "unchanged"]
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """Where one file of a sync stands, as it moves on.
+
+    A file to ingest is ``reading`` (hashed, compared, parsed), then ``embedding``
+    (``embedded`` of its ``sentences`` so far, after every encoder batch that held
+    some of them), then ``done`` once it is stored; or it ends ``failed`` or
+    ``skipped`` with its ``reason``, or ``unchanged`` (nothing to embed). Files share
+    encoder batches, so two files can be embedding at once.
+    """
+
+    document: str
+    path: str
+    stage: Stage
+    embedded: int = 0
+    sentences: int = 0
+    reason: str = ""
+
+
+FileProgressCallback = Callable[[FileProgress], None]
+"""Called with each :class:`FileProgress` of a sync, in the thread that syncs."""
 
 WINDOW_BATCHES = 64
 """Encoder batches in one window of texts sorted by length (see ``index.batches``)."""
@@ -94,7 +118,8 @@ class _Pending:
     status: Status
     texts: int
     vectors: list[Any] = field(default_factory=list)
-    embedded: int = 0
+    embedded: int = 0  # sentences whose vectors are in ``vectors``
+    told: int = 0  # sentences embedded so far, as reported batch by batch
 
 
 class Ingestor:
@@ -132,17 +157,30 @@ class Ingestor:
             self._embed_model = self._load_embed_model()
         return self._embed_model
 
-    def sync(self, paths: Iterable[Path], progress: Progress | None = None) -> SyncReport:
+    def sync(
+        self,
+        paths: Iterable[Path],
+        progress: Progress | None = None,
+        file_progress: FileProgressCallback | None = None,
+    ) -> SyncReport:
+        """Make the store match ``paths``; the report says what happened to each file.
+
+        ``progress`` hears the whole run (files done, files, sentences embedded);
+        ``file_progress`` hears each file move on (:class:`FileProgress`). Both are
+        called in this thread, between steps, so they should be quick.
+        """
         report = SyncReport()
+        run = _Run(self, report, progress, file_progress)
         found = discover(paths)
         for r in found.rejected:
-            status: Status = "failed" if r.missing else "skipped"
+            status: Literal["failed", "skipped"] = "failed" if r.missing else "skipped"
             report.outcomes.append(FileOutcome(r.document, status, r.path, r.reason))
+            run.tell(FileProgress(r.document, r.path, status, reason=r.reason))
         catalogue = {r.id: r for r in self.store.iter_documents()}
         self.replica.refresh()  # a first build of the local index can be long: not under the lock
         with self._write_lock:  # a writer killed before logging its last write: log it now
             self.replica.reconcile(catalogue.values())
-        run = _Run(self, report, progress, len(found.sources))
+        run.start(len(found.sources))
         seen: set[str] = set()
         for source in found.sources:
             if source.doc_id in seen:
@@ -150,9 +188,11 @@ class Ingestor:
                 report.outcomes.append(
                     FileOutcome(source.doc_id, "failed", str(source.path), reason)
                 )
+                run.tell(FileProgress(source.doc_id, str(source.path), "failed", reason=reason))
             else:
                 seen.add(source.doc_id)
-                item = self._prepare(source, catalogue.get(source.doc_id), report)
+                run.tell(FileProgress(source.doc_id, str(source.path), "reading"))
+                item = self._prepare(source, catalogue.get(source.doc_id), run)
                 if item is not None:
                     run.add(item)
             run.file_done()
@@ -167,15 +207,16 @@ class Ingestor:
                     report.outcomes.append(FileOutcome(record.id, "removed", record.source_path))
         return report
 
-    def _prepare(
-        self, source: Source, stored: DocumentRecord | None, report: SyncReport
-    ) -> _Pending | None:
+    def _prepare(self, source: Source, stored: DocumentRecord | None, run: _Run) -> _Pending | None:
         """Hash the file; parse and split it only when it is new or changed. The file is
         hashed as it is read, never held whole here: a parser in a worker process reads it
         itself (an upload of 30 MB left the server 28 MB larger when it was read whole)."""
 
+        report = run.report
+
         def fail(reason: str) -> None:
             report.outcomes.append(FileOutcome(source.doc_id, "failed", str(source.path), reason))
+            run.tell(FileProgress(source.doc_id, str(source.path), "failed", reason=reason))
 
         try:
             digest = file_hash(source.path)
@@ -201,6 +242,7 @@ class Ingestor:
             report.outcomes.append(
                 FileOutcome(source.doc_id, "unchanged", str(source.path), passages=stored.passages)
             )
+            run.tell(FileProgress(source.doc_id, str(source.path), "unchanged"))
             return None
         job = ParseJob(source.path, source.doc_id, self.limits, self.settings.passage_words)
         try:
@@ -215,7 +257,7 @@ class Ingestor:
         texts = sum(len(p.sentences) for p in passages)
         return _Pending(source, document, passages, "added" if stored is None else "updated", texts)
 
-    def _write(self, item: _Pending, report: SyncReport) -> None:
+    def _write(self, item: _Pending, run: _Run) -> None:
         import numpy as np
 
         doc = item.document
@@ -235,9 +277,11 @@ class Ingestor:
         vectors = np.concatenate(item.vectors) if item.vectors else np.zeros((0, 1), np.float32)
         with self._write_lock:
             self.replica.put(record, doc, item.passages, vectors)
-        report.outcomes.append(
+        run.report.outcomes.append(
             FileOutcome(doc.id, item.status, str(item.source.path), passages=len(item.passages))
         )
+        path = str(item.source.path)
+        run.tell(FileProgress(item.source.doc_id, path, "done", item.texts, item.texts))
 
 
 class _Run:
@@ -245,20 +289,35 @@ class _Run:
     each document written once all its sentences are embedded (in file order)."""
 
     def __init__(
-        self, ingestor: Ingestor, report: SyncReport, progress: Progress | None, files: int
+        self,
+        ingestor: Ingestor,
+        report: SyncReport,
+        progress: Progress | None,
+        file_progress: FileProgressCallback | None,
     ) -> None:
         self.ingestor = ingestor
         self.report = report
         self.progress = progress
-        self.files = files
+        self.file_progress = file_progress
+        self.files = 0
         self.files_done = 0
         self.window = max(ingestor.settings.embed_batch_size * WINDOW_BATCHES, 64)
         self.pending: deque[_Pending] = deque()  # in file order, each awaiting vectors
         self.queue: deque[tuple[_Pending, str]] = deque()  # texts not yet embedded
-        if progress:
-            progress(0, files, 0)
+
+    def start(self, files: int) -> None:
+        self.files = files
+        if self.progress:
+            self.progress(0, files, 0)
+
+    def tell(self, event: FileProgress) -> None:
+        if self.file_progress:
+            self.file_progress(event)
 
     def add(self, item: _Pending) -> None:
+        self.tell(
+            FileProgress(item.source.doc_id, str(item.source.path), "embedding", 0, item.texts)
+        )
         self.pending.append(item)
         text = item.document.text
         self.queue.extend((item, text[a:b]) for p in item.passages for a, b in p.sentences)
@@ -291,6 +350,8 @@ class _Run:
             self.report.embedded += len(batch)
             if self.progress:
                 self.progress(self.files_done, self.files, self.report.embedded)
+            if self.file_progress:
+                self._tell_embedded([chunk[i][0] for i in batch])
         # Texts are queued in document order, so each document's vectors arrive in order.
         start = 0
         while start < len(chunk):
@@ -302,9 +363,19 @@ class _Run:
             item.embedded += end - start
             start = end
 
+    def _tell_embedded(self, items: list[_Pending]) -> None:
+        """An ``embedding`` event for each document with sentences in this batch."""
+        touched: dict[int, _Pending] = {}
+        for item in items:
+            item.told += 1
+            touched[id(item)] = item
+        for item in touched.values():
+            doc, path = item.source.doc_id, str(item.source.path)
+            self.tell(FileProgress(doc, path, "embedding", item.told, item.texts))
+
     def _write_ready(self) -> None:
         while self.pending and self.pending[0].embedded == self.pending[0].texts:
-            self.ingestor._write(self.pending.popleft(), self.report)
+            self.ingestor._write(self.pending.popleft(), self)
 
 
 def _claimed_elsewhere(stored_path: str, path: Path) -> bool:

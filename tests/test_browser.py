@@ -454,7 +454,10 @@ def test_upload_shows_each_files_progress_in_one_place(
     files = {
         "ferry.md": f"# {title.strip()}\n\n" + "The ferry leaves at nine each day. " * 40,
         "empty.txt": "   \n",
-        "tides.txt": "The tide turns twice a day at the harbour mouth. " * 400,
+        "tides.txt": " ".join(  # several encoder batches of 64 sentences
+            f"On day {i} the tide turned at the harbour mouth at {i % 12 + 1} o'clock."
+            for i in range(400)
+        ),
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -479,8 +482,22 @@ def test_upload_shows_each_files_progress_in_one_place(
         expect(rows.nth(1)).to_contain_text("empty")  # with its reason
         expect(rows.nth(2)).to_contain_text("added")
         states: list[str] = page.evaluate("window.__states")
-        assert any("reading and embedding" in s and "waiting" in s for s in states), states
+        assert any("reading…" in s and "waiting" in s for s in states), states
         assert any("1 of 3 files done" in s for s in states), states  # updated file by file
+        # the large file's sentences are counted as they are embedded, batch by batch
+        counted = [
+            (at, int(m[1]), int(m[2]))
+            for at, s in enumerate(states)
+            for m in re.finditer(r"tides\.txt\s+embedding (\d+)/(\d+) sentences", s)
+        ]
+        assert counted, states
+        total = counted[0][2]
+        assert total >= 400 and {n for _, _, n in counted} == {total}, counted
+        done = [n for _, n, _ in counted]
+        assert done == sorted(done) and any(0 < n < total for n in done), counted
+        finished = next(at for at, s in enumerate(states) if f"added, {total} sentences" in s)
+        assert counted[0][0] < finished  # counted while embedding, before it was done
+        expect(rows.nth(2)).to_contain_text(f"added, {total} sentences")
 
         table = page.locator("#fn-documents table")
         expect(table).to_contain_text("ferry.md")

@@ -11,6 +11,7 @@ back as text.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,6 +24,7 @@ from conftest import SAMPLE_ARTICLE
 
 from footnotes.index.answer import FLAG, Answer, Citation, Sentence, joined, quoted
 from footnotes.index.library import Library
+from footnotes.index.sync import FileOutcome, FileProgress
 from footnotes.settings import Settings
 from footnotes.ui import chat, render
 from footnotes.ui.render import Exchange, Source
@@ -271,16 +273,19 @@ def test_markup_from_documents_and_users_is_shown_as_text_everywhere() -> None:
 
 def test_library_tables_say_where_each_file_stands_and_cut_long_titles() -> None:
     rows = [
-        render.UploadRow("a.md", "added", 3),
+        render.UploadRow("a.md", "added", 3, "", 480, 480),
         render.UploadRow("b.pdf", "reading"),
         render.UploadRow("c.txt", "waiting"),
         render.UploadRow("d.xyz", "skipped", None, "d.xyz: unsupported type"),
+        render.UploadRow("e.txt", "embedding", None, "", 120, 480),
     ]
     panel = Parsed(render.upload_html(rows))
     cells = [c.strip() for c in panel.chunks if c.strip()]
-    assert "2 of 4 files done" in panel.text  # added and skipped are done; two are not
-    assert cells[cells.index("a.md") : cells.index("a.md") + 3] == ["a.md", "added", "3"]
-    assert "reading and embedding…" in panel.text and "d.xyz: unsupported type" in panel.text
+    assert "2 of 5 files done" in panel.text  # added and skipped are done; three are not
+    at = cells.index("a.md")
+    assert cells[at : at + 3] == ["a.md", "added, 480 sentences", "3"]
+    assert cells[cells.index("e.txt") + 1] == "embedding 120/480 sentences"
+    assert "reading…" in panel.text and "d.xyz: unsupported type" in panel.text
     title = "A very long title " * 10
     table = Parsed(render.table_html(chat.DOCUMENT_HEADERS, [["x.pdf", title, "pdf", 3, 9, "t"]]))
     assert title in table.attrs("title")
@@ -381,6 +386,25 @@ def test_empty_question_is_a_hint_and_empty_collection_is_refused(library: Libra
 
 
 @pytest.mark.slow
+def test_upload_panel_counts_each_files_sentences_while_they_are_embedded(
+    library: Library, tmp_path: Path
+) -> None:
+    text = " ".join(f"Quay {i} was rebuilt in {1900 + i} after the storm." for i in range(150))
+    big = tmp_path / "quays.txt"
+    big.write_text(text, encoding="utf-8")
+    panels = [
+        Parsed(panel).text for panel, _ in chat.upload(library, library.settings, [big], "quays")
+    ]
+    seen = [tuple(map(int, m)) for p in panels for m in re.findall(r"embedding (\d+)/(\d+)", p)]
+    assert seen, panels
+    total = seen[0][1]
+    assert total >= 150 and {n for _, n in seen} == {total}
+    assert any(0 < done < total for done, _ in seen), seen  # between two batches of 64
+    assert [done for done, _ in seen] == sorted(set(done for done, _ in seen))
+    assert f"added, {total} sentences" in panels[-1] and "embedding" not in panels[-1]
+
+
+@pytest.mark.slow
 def test_upload_adds_files_and_reports_each_failure(library: Library, tmp_path: Path) -> None:
     settings = library.settings
     good = tmp_path / "harbour.md"
@@ -402,12 +426,18 @@ def test_upload_adds_files_and_reports_each_failure(library: Library, tmp_path: 
     assert str(tmp_path) not in " ".join(o.reason for o in outcomes)  # no server paths
     # every file waits, then each is read (the unsupported one is refused by its name) and ends
     assert "0 of 4 files done" in panels[0] and panels[0].count("waiting") == 4
-    assert "reading and embedding" in panels[1] and panels[1].count("waiting") == 3
-    assert "1 of 4 files done" in panels[2] and "added" in panels[2]
+    assert "reading…" in panels[1] and panels[1].count("waiting") == 3
+    assert any("1 of 4 files done" in p and "added, 2 sentences" in p for p in panels), panels
     assert "4 of 4 files done" in panels[-1] and "1 MB limit" in panels[-1]
-    assert "reading" not in panels[-1] and "waiting" not in panels[-1]
+    assert "added, 2 sentences" in panels[-1]  # the heading and the sentence under it
+    assert not any(word in panels[-1] for word in ("reading", "waiting", "embedding"))
     again = list(chat.adding(library, settings, [good], "uploads"))
-    assert [(i, o and o.status) for i, o in again] == [(0, None), (0, "unchanged")]
+    assert again[0] == (0, None)
+    assert [(i, o.status) for i, o in again if isinstance(o, FileOutcome)] == [(0, "unchanged")]
+    assert {o.stage for _, o in again[1:-1] if isinstance(o, FileProgress)} <= {
+        "reading",
+        "unchanged",
+    }  # nothing embedded again
     folder = settings.uploads() / "uploads"
     assert sorted(p.name for p in folder.iterdir()) == ["harbour.md"]
     rows = chat.document_rows(library, "uploads")

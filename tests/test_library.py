@@ -13,6 +13,7 @@ import pytest
 
 from footnotes.errors import ConfigError, DocumentError
 from footnotes.index.library import Library
+from footnotes.index.sync import FileProgress
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,6 +51,26 @@ def test_added_files_are_moved_or_copied_and_named_by_their_id(
     (outcome,) = library.add_files([("b.txt", copied)], copy=True).outcomes
     assert outcome.status == "added" and copied.exists()
     assert sorted(folder_matches_store(library)) == ["a.md", "b.txt"]
+
+
+def test_progress_names_each_uploaded_file_by_its_name_only(
+    library: Library, tmp_path: Path
+) -> None:
+    text = " ".join(f"Berth {i} takes ships of {i + 3} metres draught." for i in range(70))
+    good = write(tmp_path / "in" / "berths.txt", text)
+    empty = write(tmp_path / "in" / "empty.txt", "   \n")
+    events: list[FileProgress] = []
+    report = library.add_files([("berths.txt", good), ("empty.txt", empty)], progress=events.append)
+    assert [o.status for o in report.outcomes] == ["added", "failed"]
+    assert {e.document for e in events} == {e.path for e in events} == {"berths.txt", "empty.txt"}
+    hidden = (str(tmp_path), str(library.settings.uploads()))
+    assert not any(place in e.reason for e in events for place in hidden)
+    berths = [e for e in events if e.document == "berths.txt"]
+    counts = [e.embedded for e in berths if e.stage == "embedding"]
+    assert counts == sorted(set(counts)) and len(counts) >= 3  # 0, then batches of 64 and more
+    assert berths[-1].stage == "done" and berths[-1].embedded == counts[-1] > 64
+    (failed,) = [e for e in events if e.stage == "failed"]
+    assert failed.document == "empty.txt" and failed.reason == report.outcomes[1].reason
 
 
 def test_a_failed_replacement_keeps_the_stored_file(library: Library, tmp_path: Path) -> None:

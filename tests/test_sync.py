@@ -368,3 +368,70 @@ def test_passages_carry_metadata_and_exact_offsets(tmp_path: Path, run: Run, sto
     pdf = [p for p in passages if p.document_id == "solana.pdf"]
     assert records["solana.pdf"].pages == 2
     assert {p.page for p in pdf} == {1, 2}
+
+
+def test_each_file_reports_its_embedding_batch_by_batch_then_its_end(
+    tmp_path: Path, store: Store, embed_model: HuggingFaceEmbedding
+) -> None:
+    settings = Settings(store=tmp_path / "store", collection="test", embed_batch_size=8)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    texts = {
+        "harbour.txt": " ".join(
+            f"Pier {i} holds {i + 2} fishing boats in winter." for i in range(40)
+        ),
+        "tides.md": "# Tides\n\n"
+        + " ".join(f"On day {i} the tide turned at {i % 12 + 1} o'clock." for i in range(25)),
+        "empty.txt": "   \n",
+    }
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "drawing.xyz").write_bytes(b"not a format footnotes reads")
+    events: list[sync_module.FileProgress] = []
+    overall: list[tuple[int, int, int]] = []
+
+    def ingest() -> SyncReport:
+        ingestor = Ingestor(Replica.open(store, settings), lambda: embed_model, settings)
+        return ingestor.sync(
+            [folder], progress=lambda *a: overall.append(a), file_progress=events.append
+        )
+
+    report = ingest()
+
+    assert report.counts["added"] == 2 and report.counts["failed"] == 1
+    of = {name: [e for e in events if e.document == name] for name in (*texts, "drawing.xyz")}
+    for name in ("harbour.txt", "tides.md"):
+        record = store.get_document(name)
+        assert record is not None
+        stored = len(list(store.sentences_of(name, record.content_hash)))
+        steps = of[name]
+        assert steps[0].stage == "reading" and steps[-1].stage == "done"
+        assert steps[-1].embedded == steps[-1].sentences == stored
+        embedding = [e for e in steps if e.stage == "embedding"]
+        assert [e.stage for e in steps] == ["reading"] + ["embedding"] * len(embedding) + ["done"]
+        counts = [e.embedded for e in embedding]
+        assert counts[0] == 0 and counts[-1] == stored  # queued, then each batch
+        assert counts == sorted(set(counts)), counts  # strictly increasing
+        assert len(counts) >= 1 + stored // 8, counts  # at least one event per batch of 8
+        assert {e.sentences for e in embedding} == {stored}
+        assert all(e.path == str(folder / name) and e.reason == "" for e in steps)
+    assert sum(of[n][-1].sentences for n in ("harbour.txt", "tides.md")) == report.embedded
+    (failed_reason,) = [o.reason for o in report.outcomes if o.status == "failed"]
+    assert [(e.stage, e.reason) for e in of["empty.txt"]] == [
+        ("reading", ""),
+        ("failed", failed_reason),
+    ]
+    assert [e.stage for e in of["drawing.xyz"]] == ["skipped"]
+    assert ".xyz" in of["drawing.xyz"][0].reason
+    assert overall[0] == (0, 3, 0)  # the unsupported file is not one of the files to read
+    assert overall[-1] == (3, 3, report.embedded)  # the whole run, as the CLI shows it
+
+    events.clear()
+    assert ingest().counts["unchanged"] == 2
+    ends = {(e.document, e.stage) for e in events if e.stage != "reading"}
+    assert ends == {
+        ("harbour.txt", "unchanged"),
+        ("tides.md", "unchanged"),
+        ("empty.txt", "failed"),
+        ("drawing.xyz", "skipped"),
+    }  # nothing embedded again

@@ -26,16 +26,19 @@ user can act on is shown, and logged as one line, never as a traceback; an
 empty question only changes the textbox's hint.
 
 The Library tab lists each uploaded file in one panel, with where it stands
-(waiting, being read and embedded, then its outcome and reason), updated as
-each file is done; the documents are a table whose headers never wrap and
-whose long titles are cut, with the whole title on hover.
+(waiting, being read, "embedding 120/480 sentences", then its outcome and
+reason), updated while each file is read and embedded; the documents are a
+table whose headers never wrap and whose long titles are cut, with the whole
+title on hover.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,7 @@ from footnotes.errors import FootnotesError, InputError
 from footnotes.index.answer import Answer, Citation, Delta
 from footnotes.index.ask import Turn, recent_history
 from footnotes.index.library import Library
-from footnotes.index.sync import FileOutcome
+from footnotes.index.sync import FileOutcome, FileProgress
 from footnotes.ingest.loaders import FORMATS
 from footnotes.settings import Settings
 from footnotes.ui import render
@@ -246,13 +249,15 @@ def adding(
     settings: Settings,
     files: Sequence[str | Path],
     collection: str | None,
-) -> Iterator[tuple[int, FileOutcome | None]]:
+) -> Iterator[tuple[int, FileProgress | FileOutcome | None]]:
     """Add uploaded files to the collection one by one, saying where each stands.
 
-    Yields ``(i, None)`` as file ``i`` is taken, then ``(i, outcome)`` when it is
-    done. Each file is kept under its sanitised name (the document id); one that
-    is too large, of an unsupported type or unreadable fails alone with its
-    reason, and the file it would have replaced is put back.
+    Yields ``(i, None)`` as file ``i`` is taken, ``(i, progress)`` as the core
+    reads and embeds it (:class:`FileProgress`, while it happens), then
+    ``(i, outcome)`` when it is done. Each file is kept under its sanitised name
+    (the document id); one that is too large, of an unsupported type or
+    unreadable fails alone with its reason, and the file it would have replaced
+    is put back.
     """
     limit = settings.max_upload_mb * 1024 * 1024
     for i, raw in enumerate(files):
@@ -262,7 +267,8 @@ def adding(
             yield i, refused
             continue
         yield i, None
-        yield i, _add_one(library, source, name, limit, settings, collection)
+        for step in _add_one(library, source, name, limit, settings, collection):
+            yield i, step
 
 
 def upload(
@@ -272,21 +278,28 @@ def upload(
     collection: str | None,
 ) -> Iterator[tuple[str, list[FileOutcome]]]:
     """The upload panel as the files are added: yields (panel, outcomes so far), first
-    with every file waiting, then after each change of a file's stage."""
+    with every file waiting, then after each change of a file's row (its stage, or the
+    sentences embedded so far)."""
     rows = [UploadRow(check_name(Path(f).name)[0] or Path(f).name, "waiting") for f in files]
     outcomes: list[FileOutcome] = []
     yield render.upload_html(rows), outcomes
-    for i, outcome in adding(library, settings, files, collection):
-        if outcome is None:
-            rows[i] = UploadRow(rows[i].name, "reading")
-        else:
-            outcomes.append(outcome)
+    for i, step in adding(library, settings, files, collection):
+        row = rows[i]
+        if step is None:
+            rows[i] = UploadRow(row.name, "reading")
+        elif isinstance(step, FileProgress):
             rows[i] = UploadRow(
-                outcome.document or rows[i].name, outcome.status,
-                None if outcome.status in ("failed", "skipped") else outcome.passages,
-                outcome.reason,
+                row.name, step.stage, None, step.reason, step.embedded, step.sentences
+            )
+        else:
+            outcomes.append(step)
+            rows[i] = UploadRow(
+                step.document or row.name, step.status,
+                None if step.status in ("failed", "skipped") else step.passages,
+                step.reason, row.embedded, row.sentences,
             )  # fmt: skip
-        yield render.upload_html(rows), outcomes
+        if rows[i] != row or not isinstance(step, FileProgress):
+            yield render.upload_html(rows), outcomes
 
 
 def _add_one(
@@ -296,21 +309,45 @@ def _add_one(
     limit: int,
     settings: Settings,
     collection: str | None,
-) -> FileOutcome:
+) -> Iterator[FileProgress | FileOutcome]:
+    """Add one upload: its progress as the core reports it, then its outcome.
+
+    :meth:`Library.add_files` runs in a thread of its own, so its progress can be
+    yielded while it works; when several events arrive between two looks, only the
+    latest is yielded. The thread is waited for even if this generator is closed
+    early: the upload is finished, never left half done.
+    """
     try:
         size = source.stat().st_size
     except OSError as exc:
-        return FileOutcome(name, "failed", name, f"{name}: cannot read the upload ({exc.strerror})")
+        yield FileOutcome(name, "failed", name, f"{name}: cannot read the upload ({exc.strerror})")
+        return
     if size > limit:
-        return FileOutcome(
+        yield FileOutcome(
             name, "failed", name,
             f"{name}: larger than the {settings.max_upload_mb} MB limit (FOOTNOTES_MAX_UPLOAD_MB)",
         )  # fmt: skip
-    try:
-        (outcome,) = library.add_files([(name, source)], collection, copy=True).outcomes
-    except FootnotesError as exc:
-        return FileOutcome(name, "failed", name, str(exc))
-    return outcome
+        return
+    heard: queue.SimpleQueue[FileProgress | None] = queue.SimpleQueue()
+    with ThreadPoolExecutor(1, thread_name_prefix="footnotes-upload") as pool:
+        added = pool.submit(
+            library.add_files, [(name, source)], collection, copy=True, progress=heard.put
+        )
+        added.add_done_callback(lambda _: heard.put(None))  # put after its last event
+        finished = False
+        while not finished:
+            events = [heard.get()]
+            while not heard.empty():
+                events.append(heard.get_nowait())
+            finished = events[-1] is None
+            latest = [e for e in events if e is not None]
+            if latest:
+                yield latest[-1]
+        try:
+            (outcome,) = added.result().outcomes
+        except FootnotesError as exc:
+            outcome = FileOutcome(name, "failed", name, str(exc))
+    yield outcome
 
 
 def remove_document(library: Library, doc_id: str | None, collection: str | None) -> str:

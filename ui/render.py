@@ -274,7 +274,9 @@ def dialog_html(body: str, label: str) -> str:
 
 UPLOAD_STAGES = {
     "waiting": "waiting",
-    "reading": "reading and embedding…",
+    "reading": "reading…",
+    "embedding": "embedding",
+    "done": "stored",
     "added": "added",
     "updated": "updated",
     "unchanged": "unchanged",
@@ -288,12 +290,25 @@ UPLOAD_STAGES = {
 @dataclass(frozen=True)
 class UploadRow:
     """One uploaded file as the upload panel shows it: its stage (a key of
-    :data:`UPLOAD_STAGES`), the passages stored and, for a failure, the reason."""
+    :data:`UPLOAD_STAGES`), the passages stored, the sentences embedded of its
+    ``sentences`` (while embedding, and once stored) and, for a failure, the reason."""
 
     name: str
     stage: str
     passages: int | None = None
     reason: str = ""
+    embedded: int = 0
+    sentences: int = 0
+
+
+def _upload_stage(row: UploadRow) -> str:
+    """The Progress cell: "embedding 120/480 sentences", "added, 480 sentences"..."""
+    label = UPLOAD_STAGES.get(row.stage, row.stage)
+    if row.stage == "embedding":
+        return f"{label} {row.embedded}/{row.sentences} sentences"
+    if row.stage in ("added", "updated") and row.sentences:
+        return f"{label}, {row.sentences} sentence{'' if row.sentences == 1 else 's'}"
+    return label
 
 
 def upload_html(rows: Sequence[UploadRow]) -> str:
@@ -302,11 +317,11 @@ def upload_html(rows: Sequence[UploadRow]) -> str:
         return '<h3 class="fn-heading">Upload</h3>' + notice_html(
             "Files you add are listed here, each with its progress and result."
         )
-    done = sum(1 for r in rows if r.stage not in ("waiting", "reading"))
+    done = sum(1 for r in rows if r.stage not in ("waiting", "reading", "embedding"))
     body = "".join(
         f'<tr class="fn-upload-{escape(r.stage)}">'
         f'<td class="fn-cell-name" title="{escape(r.name)}">{escape(r.name)}</td>'
-        f'<td class="fn-cell-stage">{escape(UPLOAD_STAGES.get(r.stage, r.stage))}</td>'
+        f'<td class="fn-cell-stage">{escape(_upload_stage(r))}</td>'
         f'<td class="fn-cell-n">{"" if r.passages is None else r.passages}</td>'
         f'<td class="fn-cell-reason">{escape(r.reason)}</td></tr>'
         for r in rows
