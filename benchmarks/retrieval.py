@@ -11,8 +11,10 @@ With ``--answering``: is the sentence that answers the one cited first? For each
 question, the rank among Footnotes' 30 fused candidates (``Asker``'s retrieval) of
 the first sentence that answers it (holds an expected answer or the gold text; on
 BlockchainSolana, lies on a gold page), as recall at 1/3/10, for the shipped order
-(RRF of dense and BM25) and for the re-rankings tried from the one encoder there
-is: the question's word coverage per sentence (exact stems, else contextual token
+(RRF of dense and BM25) before re-ranking, the shipped answering order
+(``index/rerank.py``: dense plus exact word coverage by the sentence and its
+heading), and the other re-rankings tried from the one encoder there is: the
+question's word coverage per sentence (exact stems, else contextual token
 vectors, IDF-weighted), late interaction (mean over question words of the best
 token cosine), and dense times the square root of coverage. Tuned sets (the sample
 article's, BlockchainSolana's) and held-out ones (written before tuning: the
@@ -20,7 +22,7 @@ article's and Debian's Python tutorial's) are reported apart.
 
 Run::
 
-    python benchmarks/retrieval.py [--answering]
+    python benchmarks/retrieval.py [--answering [--set QUESTIONS PATH... ]...]
 """
 
 from __future__ import annotations
@@ -58,8 +60,18 @@ def rrf(n: int, *rankings: np.ndarray, k: int = 60) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answering", action="store_true", help="the answering sentence")
-    if parser.parse_args().answering:
-        answering()
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar=("QUESTIONS", "PATH"),
+        help="with --answering, one more set: a question file (JSON lines) and the files or "
+        "folders it asks about",
+    )
+    args = parser.parse_args()
+    if args.answering:
+        answering([(Path(q), [Path(p) for p in paths]) for q, *paths in args.set])
         return
     settings = Settings()
     encoder = load_embedding(settings)
@@ -151,12 +163,14 @@ def _question_rows(path: Path) -> list[tuple[str, Relevant]]:
     return out
 
 
-def answering() -> None:
-    """The answering sentence's rank among the fused candidates, before and after re-ranking."""
+def answering(more: list[tuple[Path, list[Path]]]) -> None:
+    """The answering sentence's rank among the fused candidates, before and after re-ranking;
+    ``more``: other sets, each a question file and the paths it asks about."""
     from footnotes.index.ask import Asker
     from footnotes.index.coverage import coverage, question_parts
     from footnotes.index.lexical import tokenize
     from footnotes.index.replica import Replica
+    from footnotes.index.rerank import answering_order
     from footnotes.index.store import Store
     from footnotes.index.sync import Ingestor
 
@@ -181,10 +195,12 @@ def answering() -> None:
         )  # fmt: skip
     else:
         print(f"Python tutorial left out: {TUTORIAL} is missing (apt-get install python3.11-doc)")
+    for questions, paths in more:
+        sets[f"{questions.stem} (given)"] = (paths, _question_rows(questions))
     with tempfile.TemporaryDirectory() as folder:
         base = Settings(store=Path(folder) / "store")
         embed = load_embedding(base)
-        print(f"{'set':<36}{'ranking':<24}{'top-1':>7}{'top-3':>7}{'top-10':>7}")
+        print(f"{'set':<36}{'ranking':<28}{'top-1':>7}{'top-3':>7}{'top-10':>7}")
         for number, (name, (paths, rows)) in enumerate(sets.items()):
             settings = base.model_copy(update={"collection": f"set{number}"})
             replica = Replica.open(Store.from_settings(settings), settings)
@@ -212,8 +228,10 @@ def answering() -> None:
                     else:
                         late.append(0.0)
                 dense = [h.dense for h in hits]
+                shipped = answering_order(question, hits, retrieval.idf)
                 orders = {
-                    "fused (shipped)": list(range(len(hits))),
+                    "fused (before)": list(range(len(hits))),
+                    "answering order (shipped)": [hits.index(h) for h in shipped],
                     "coverage": _by([c + 1e-3 * d for c, d in zip(covered, dense)]),
                     "late interaction": _by(late),
                     "dense x sqrt(coverage)": _by(
@@ -228,7 +246,7 @@ def answering() -> None:
                     ranks.setdefault(ranking, []).append(first)
             for ranking, found in ranks.items():
                 row = "".join(f"{np.mean([r < k for r in found]):>7.3f}" for k in (1, 3, 10))
-                print(f"{name + f' ({len(rows)})':<36}{ranking:<24}{row}")
+                print(f"{name + f' ({len(rows)})':<36}{ranking:<28}{row}")
             print(f"{'':<36}token vectors of 30 candidates: {1000 * spent / len(rows):.0f} ms")
 
 

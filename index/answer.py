@@ -40,7 +40,8 @@ _QUANTITY_QUESTION = re.compile(
 )
 _NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|dozen|half|several)\b",
+    r"forty|fifty|(?:hundred|thousand|million|billion|dozen)s?|half|several|once|twice|"
+    r"thrice|zero|single|couple)\b",
     re.IGNORECASE,
 )
 # Month names only capitalised: "may" and "march" are also ordinary words.

@@ -759,6 +759,12 @@ def test_a_date_is_not_an_amount(parts: Any) -> None:
     # A year does answer how long something has gone on.
     assert not lacks_quantity("How long have they talked?", said("Talks have run since 2018."))
     assert not lacks_quantity("Who signed it?", said("The treaty was signed."))
+    # Amounts said in words: "once", "twice", "hundreds".
+    times = "How many times is the key function called?"
+    assert not lacks_quantity(times, said("The key function is called exactly once per record."))
+    assert not lacks_quantity(times, said("It is called twice for each record."))
+    assert not lacks_quantity(soldiers, said("Hundreds of soldiers are stationed there."))
+    assert lacks_quantity(times, said("The key function is called for each record."))
 
 
 def test_words_matched_by_meaning_count_toward_coverage(
