@@ -24,6 +24,7 @@ from footnotes.errors import (
     LimitExceeded,
     UnsupportedFileError,
 )
+from footnotes.ingest.headings import RST_ADORNMENT, md_heading
 from footnotes.ingest.limits import (
     ParseLimits,
     check_docx,
@@ -49,7 +50,6 @@ FORMATS = {
 }
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
-_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
 
 def file_suffix(path: Path) -> str:
@@ -217,13 +217,14 @@ def _read_md(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
         pos = a
         for line in re.finditer(r"[^\r\n]*", text[a:b]):  # CRLF: keep "\r" out of headings
             la, lb = a + line.start(), a + line.end()
-            if la == lb or not _MD_HEADING.match(text[la:lb]):
+            heading = md_heading(text[la:lb]) if la < lb else None
+            if heading is None:
                 continue
             if pos < la:
                 blocks.extend(Block(s, e) for s, e in _paragraphs(text, pos, la))
             blocks.append(Block(la, lb, heading=True))
             if title is None:
-                title = _MD_HEADING.match(text[la:lb]).group(2)  # type: ignore[union-attr]
+                title = text[la + heading[1] : la + heading[2]]
             pos = lb
         if pos < b:
             blocks.extend(Block(s, e) for s, e in _paragraphs(text, pos, b))
@@ -236,14 +237,12 @@ def heading_text(document: Document, block: Block) -> str:
     raw = document.text[block.start : block.end]
     if document.format == "rst":
         return _rst_plain(raw)
-    m = _MD_HEADING.match(raw) if document.format == "md" else None
-    return (m.group(2) if m else raw).strip()
+    m = md_heading(raw) if document.format == "md" else None
+    return (raw[m[1] : m[2]] if m else raw).strip()
 
 
 # --- reStructuredText ---------------------------------------------------------
 
-# A section adornment: one punctuation character repeated (docutils allows any of these).
-_RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+[ \t]*")
 # An explicit markup start: a comment, directive, target, footnote or substitution.
 _RST_EXPLICIT = re.compile(r"[ \t]*\.\.(?:[ \t]|$)")
 _RST_DIRECTIVE = re.compile(r"[ \t]*\.\.[ \t]+([\w:+.-]+)::")
@@ -307,7 +306,7 @@ def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
         return text[lines[i][0] : lines[i][1]] if 0 <= i < len(lines) else ""
 
     def underlines(i: int, words: str) -> bool:
-        return bool(_RST_ADORNMENT.fullmatch(line(i))) and len(line(i).rstrip()) >= len(words)
+        return bool(RST_ADORNMENT.fullmatch(line(i))) and len(line(i).rstrip()) >= len(words)
 
     skip_indent: int | None = None  # inside a skipped explicit block: its indentation
     i = 0
@@ -336,7 +335,7 @@ def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
             i += 1
             continue
         words = current.strip()
-        over = _RST_ADORNMENT.fullmatch(current)
+        over = RST_ADORNMENT.fullmatch(current)
         if (
             over
             and i + 2 < len(lines)

@@ -505,6 +505,18 @@ def test_markdown_sections_follow_headings(tmp_path: Path, newline: str) -> None
     assert by_section["Economy"].endswith("Prices did not.")
 
 
+def test_markdown_closing_hashes_are_marks_only_after_a_space(tmp_path: Path) -> None:
+    path = tmp_path / "langs.md"
+    path.write_text("# Notes on C#\n\nIt compiles.\n\n## Tools ##\n\nThey run.\n")
+    doc = load_and_check(path)
+    assert doc.title == "Notes on C#"
+    assert [heading_text(doc, b) for b in doc.blocks if b.heading] == ["Notes on C#", "Tools"]
+    assert [doc.text[b.start : b.end] for b in doc.blocks if b.heading] == [
+        "# Notes on C#",
+        "## Tools ##",
+    ]
+
+
 def test_html_drops_scripts_and_titles_sections(tmp_path: Path) -> None:
     path = tmp_path / "page.html"
     path.write_text(
