@@ -686,6 +686,72 @@ def test_rst_sections_follow_its_headings(tmp_path: Path, name: str, newline: st
     assert "SPDX" not in " ".join(by_section.values()) and "lights/lamps" not in str(by_section)
 
 
+RST_DIRECTIVES = """Mooring
+=======
+
+.. note:: Boats must moor before dusk.
+   The harbour master checks each night.
+
+.. warning::
+
+   Tides run fast at the north pier.
+
+.. function:: moor(boat, pier=None)
+
+   Tie *boat* to *pier*.
+
+   .. versionchanged:: 3.2
+      :program:`moor` also takes a rope.
+
+   .. versionadded:: 3.1
+
+.. list-table:: Berths
+   :header-rows: 1
+
+   * - Berth
+     - Length
+   * - North
+     - Forty metres
+
+.. only:: html
+
+   Click a berth to see its boats.
+
+.. figure:: harbour.png
+   :alt: the harbour
+
+   The harbour at dawn.
+
+Ferries leave at nine [#]_.
+
+.. [#] Except on Sundays, when they leave at ten.
+"""
+
+
+def test_rst_directive_bodies_arguments_and_footnotes_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "mooring.rst.txt"
+    path.write_text(RST_DIRECTIVES)
+    doc = load_and_check(path)
+    paragraphs = [doc.text[b.start : b.end] for b in doc.blocks if not b.heading]
+    assert paragraphs == [
+        "Boats must moor before dusk.\n   The harbour master checks each night.",
+        "Tides run fast at the north pier.",
+        "moor(boat, pier=None)",
+        "Tie *boat* to *pier*.",
+        "3.2\n      :program:`moor` also takes a rope.",  # a role, not an option
+        "Berths",
+        "* - Berth\n     - Length\n   * - North\n     - Forty metres",
+        "Click a berth to see its boats.",
+        "The harbour at dawn.",
+        "Ferries leave at nine [#]_.",
+        "Except on Sundays, when they leave at ten.",
+    ]  # the lone "3.1", the figure's path and every option are not text
+    sentences = {doc.text[a:b] for p in split_passages(doc, 160) for a, b in p.sentences}
+    assert "Boats must moor before dusk." in sentences
+    assert "Tides run fast at the north pier." in sentences
+    assert "Except on Sundays, when they leave at ten." in sentences
+
+
 def test_rst_txt_files_are_found_as_rst(tmp_path: Path) -> None:
     (tmp_path / "a.rst.txt").write_text(RST)
     (tmp_path / "b.RST").write_text(RST)
