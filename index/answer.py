@@ -30,6 +30,7 @@ from footnotes.index.lexical import tokenize
 from footnotes.index.rerank import answering_order
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit
+from footnotes.ingest.headings import md_heading
 
 _BULLET = re.compile(r"[\u2022\u25aa\u25cf\u2023\u2043*\-\u2013]\s+")
 _OWN_REFERENCE = re.compile(r"\[(\d{1,4})\]")
@@ -92,6 +93,9 @@ class Citation:
     document: str
     """The document's id."""
     title: str
+    format: str
+    """The document's format (txt, md, rst, html, pdf, docx): how its text is marked up,
+    e.g. which lines of an md document are headings ("# Team notes")."""
     page: int | None
     """The page the quote starts on (1-based), for paged formats."""
     section: str | None
@@ -346,7 +350,7 @@ def _words(text: str) -> str:
 
 def quoted(question: str, citations: list[Citation]) -> Answer:
     """The extractive answer made of ``citations``: each quote as shown, then its marker."""
-    sentences = [Sentence(display(c.quote), [c.n]) for c in citations]
+    sentences = [Sentence(display(c.quote, c.format), [c.n]) for c in citations]
     return Answer(question, joined(sentences), True, citations, [], sentences=sentences)
 
 
@@ -469,6 +473,7 @@ def _citations(
                 n=len(out) + 1,
                 document=first.document_id,
                 title=first.title,
+                format=passage.format,
                 page=first.page,
                 section=first.section,
                 start=start,
@@ -481,9 +486,14 @@ def _citations(
     return out
 
 
-def display(quote: str) -> str:
-    """A quote as it reads in the answer: no leading bullet, and the document's own
-    reference marks "[5]" shown as "(5)" so that every "[n]" in an answer is a citation."""
+def display(quote: str, doc_format: str = "") -> str:
+    """A quote as it reads in the answer: no leading bullet, an md heading line's words
+    without its ``#`` marks (in a txt document a "#" is the text's own), and the
+    document's own reference marks "[5]" shown as "(5)" so that every "[n]" in an
+    answer is a citation."""
+    heading = md_heading(quote) if doc_format == "md" else None
+    if heading is not None and heading[1] < heading[2]:
+        quote = quote[heading[1] : heading[2]]
     return _OWN_REFERENCE.sub(r"(\1)", _strip_bullet(quote))
 
 

@@ -52,7 +52,7 @@ def evidence_block(evidence: Sequence[Citation]) -> str:
         if heading != where:
             where = heading
             lines.append(("\n" if lines else "") + heading + ":")
-        lines.append(f"[{citation.n}] {' '.join(display(citation.quote).split())}")
+        lines.append(f"[{citation.n}] {' '.join(display(citation.quote, citation.format).split())}")
     return "\n".join(lines)
 
 

@@ -94,6 +94,7 @@ class PassageHit:
     end: int
     text: str
     score: float = 0.0
+    format: str = ""  # the document's format (``txt``, ``md``...); "" where not read
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,7 @@ class Store:
                     start=int(meta["start"]),
                     end=int(meta["end"]),
                     text=text or "",
+                    format=str(meta.get("format", "")),
                 )
 
 
@@ -618,6 +620,7 @@ def _passage(node: BaseNode) -> PassageHit:
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=node.get_content(metadata_mode=MetadataMode.NONE),
+        format=str(meta.get("format", "")),
     )
 
 

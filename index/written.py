@@ -54,7 +54,7 @@ def written_answer(
     """
     if not text.strip():
         raise ModelFailed("empty reply")
-    quotes = {c.n: display(c.quote) for c in evidence}
+    quotes = {c.n: display(c.quote, c.format) for c in evidence}
     said = [c for c in claims(text) if c.text]
     if not said:
         raise ModelFailed("a reply with no sentence in it")

@@ -24,6 +24,7 @@ from footnotes.errors import (
     LimitExceeded,
     UnsupportedFileError,
 )
+from footnotes.ingest.headings import RST_ADORNMENT, md_heading
 from footnotes.ingest.limits import (
     ParseLimits,
     check_docx,
@@ -49,7 +50,6 @@ FORMATS = {
 }
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
-_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
 
 def file_suffix(path: Path) -> str:
@@ -217,13 +217,14 @@ def _read_md(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
         pos = a
         for line in re.finditer(r"[^\r\n]*", text[a:b]):  # CRLF: keep "\r" out of headings
             la, lb = a + line.start(), a + line.end()
-            if la == lb or not _MD_HEADING.match(text[la:lb]):
+            heading = md_heading(text[la:lb]) if la < lb else None
+            if heading is None:
                 continue
             if pos < la:
                 blocks.extend(Block(s, e) for s, e in _paragraphs(text, pos, la))
             blocks.append(Block(la, lb, heading=True))
             if title is None:
-                title = _MD_HEADING.match(text[la:lb]).group(2)  # type: ignore[union-attr]
+                title = text[la + heading[1] : la + heading[2]]
             pos = lb
         if pos < b:
             blocks.extend(Block(s, e) for s, e in _paragraphs(text, pos, b))
@@ -236,38 +237,73 @@ def heading_text(document: Document, block: Block) -> str:
     raw = document.text[block.start : block.end]
     if document.format == "rst":
         return _rst_plain(raw)
-    m = _MD_HEADING.match(raw) if document.format == "md" else None
-    return (m.group(2) if m else raw).strip()
+    m = md_heading(raw) if document.format == "md" else None
+    return (raw[m[1] : m[2]] if m else raw).strip()
 
 
 # --- reStructuredText ---------------------------------------------------------
 
-# A section adornment: one punctuation character repeated (docutils allows any of these).
-_RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+[ \t]*")
 # An explicit markup start: a comment, directive, target, footnote or substitution.
 _RST_EXPLICIT = re.compile(r"[ \t]*\.\.(?:[ \t]|$)")
-_RST_DIRECTIVE = re.compile(r"[ \t]*\.\.[ \t]+([\w:+.-]+)::")
+_RST_DIRECTIVE = re.compile(r"[ \t]*\.\.[ \t]+([\w:+.-]+)::[ \t]*")
+# A footnote or citation, whose text is read: ``.. [1]``, ``.. [#]``, ``.. [#note]``, ``.. [CIT]``.
+_RST_FOOTNOTE = re.compile(r"[ \t]*\.\.[ \t]+\[[^\]\s]+\](?:[ \t]+|$)")
+# A directive option (``:maxdepth: 1``); not a line of its body that starts with a role.
+_RST_OPTION = re.compile(r"[ \t]+:[^:`\s][^:`]*:(?:[ \t]|$)")
 # Directives whose body is not prose a reader reads: tables of contents, file lists,
-# images, index entries, raw output. Others (note, warning, code-block...) keep theirs.
+# images, index entries, raw output, authors' addresses, the kernel's source extracts
+# (kernel-doc: a path and options). Others (note, warning, only, figure captions,
+# list-table cells, code-block...) keep theirs.
 _RST_SKIPPED = frozenset(
     [
         "toctree",
         "include",
         "literalinclude",
         "image",
-        "figure",
         "raw",
         "index",
-        "only",
         "highlight",
         "contents",
         "sectnum",
         "meta",
-        "csv-table",
-        "list-table",
         "tabularcolumns",
+        "sectionauthor",
+        "moduleauthor",
+        "codeauthor",
+        "kernel-doc",
+        "kernel-include",
+        "kernel-abi",
+        "kernel-feat",
     ]
 )
+# Directives whose argument is not text to read (a language, a condition, a path, a name);
+# the others' is: a note's first line, a function's signature, a table's or rubric's title.
+_RST_NAME_ARGUMENT = frozenset(
+    [
+        "code-block",
+        "code",
+        "sourcecode",
+        "only",
+        "ifconfig",
+        "figure",
+        "kernel-figure",
+        "kernel-render",
+        "module",
+        "currentmodule",
+        "cssclass",
+        "doctest",
+        "testcode",
+        "testsetup",
+        "testcleanup",
+        "testoutput",
+        "productionlist",
+        "default-role",
+        "role",
+        "c:namespace",
+    ]
+)
+_RST_VERSIONED = frozenset(["versionadded", "versionchanged", "deprecated", "deprecated-removed"])
+_RST_VERSIONS = re.compile(r"[\d.]+(?:[ \t]+[\d.]+)?")
 _RST_ROLE = re.compile(r":[\w:+.-]+:`!?([^`<]*?)(?:\s*<[^`>]*>)?`")
 _RST_LITERAL = re.compile(r"``([^`]+)``|\*\*([^*]+)\*\*|\*([^*]+)\*|`([^`]+)`_{0,2}")
 
@@ -283,8 +319,11 @@ def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
     """reStructuredText: the text is the file's, blocks are its paragraphs and section
     titles (a line underlined, and optionally overlined, by one punctuation character
     repeated at least as long as the title). Explicit markup (``.. `` comments, targets,
-    directive lines and their options, and the whole body of the directives in
-    ``_RST_SKIPPED``) is left out of the blocks, so never a passage nor the title."""
+    directive names and options, and the whole body of the directives in
+    ``_RST_SKIPPED``) is left out of the blocks, so never a passage nor the title. What
+    a reader reads stays: a directive's body, its argument when that is text (a note's
+    first line, a signature; a version number only with the sentence under it) and a
+    footnote's text (``benchmarks/rst_prose.py`` measures the share kept)."""
     text = _decode_within(path, data, limits)
     lines: list[tuple[int, int]] = []  # each line's span, without its line break
     pos = 0
@@ -307,7 +346,7 @@ def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
         return text[lines[i][0] : lines[i][1]] if 0 <= i < len(lines) else ""
 
     def underlines(i: int, words: str) -> bool:
-        return bool(_RST_ADORNMENT.fullmatch(line(i))) and len(line(i).rstrip()) >= len(words)
+        return bool(RST_ADORNMENT.fullmatch(line(i))) and len(line(i).rstrip()) >= len(words)
 
     skip_indent: int | None = None  # inside a skipped explicit block: its indentation
     i = 0
@@ -326,17 +365,35 @@ def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
         if _RST_EXPLICIT.match(current):
             flush()
             directive = _RST_DIRECTIVE.match(current)
+            footnote = _RST_FOOTNOTE.match(current)
+            if footnote is not None:  # its label goes; its text is read as a paragraph
+                if current[footnote.end() :].strip():
+                    paragraph.append((lines[i][0] + footnote.end(), lines[i][1]))
+                i += 1
+                continue
             if directive is None or directive.group(1).lower() in _RST_SKIPPED:
                 skip_indent = indent  # a comment, target or skipped directive: all of it
-            else:  # the directive's argument line and options go; its body stays
                 i += 1
-                while i < len(lines) and line(i).strip().startswith(":") and line(i)[:1].isspace():
-                    i += 1
                 continue
+            # The directive's name and options go; its argument, when text, and body stay.
+            name, argument = directive.group(1).lower(), current[directive.end() :].strip()
+            follows = line(i + 1)
+            continued = (
+                bool(follows.strip())
+                and len(follows) - len(follows.lstrip()) > indent
+                and not _RST_OPTION.match(follows)
+            )
+            lone_version = name in _RST_VERSIONED and _RST_VERSIONS.fullmatch(argument)
+            if argument and name not in _RST_NAME_ARGUMENT and (continued or not lone_version):
+                paragraph.append((lines[i][0] + directive.end(), lines[i][1]))
             i += 1
+            if i < len(lines) and _RST_OPTION.match(line(i)):
+                flush()
+                while i < len(lines) and _RST_OPTION.match(line(i)):
+                    i += 1
             continue
         words = current.strip()
-        over = _RST_ADORNMENT.fullmatch(current)
+        over = RST_ADORNMENT.fullmatch(current)
         if (
             over
             and i + 2 < len(lines)

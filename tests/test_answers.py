@@ -854,7 +854,7 @@ class ScriptedAsker:
 
 def said(question: str, *quotes: tuple[str, int | None]) -> Answer:
     cites = [
-        Citation(n, "doc", "Doc", page, None, 0, len(q), q, q, 0.5)
+        Citation(n, "doc", "Doc", "txt", page, None, 0, len(q), q, q, 0.5)
         for n, (q, page) in enumerate(quotes, start=1)
     ]
     text = " ".join(f"{c.quote} [{c.n}]" for c in cites)

@@ -37,7 +37,8 @@ ANSWER_KEYS = {
     "question", "answer", "answered", "citations", "related", "mode", "notice", "sentences",
 }  # fmt: skip
 CITATION_KEYS = {
-    "n", "document", "title", "page", "section", "start", "end", "quote", "passage", "score",
+    "n", "document", "title", "format", "page", "section", "start", "end", "quote", "passage",
+    "score",
 }  # fmt: skip
 DOCUMENT_KEYS = {"id", "title", "format", "pages", "passages", "content_hash", "ingested_at"}
 HARBOUR = "# Harbour notes\n\nThe ferry to Kelvin island leaves the harbour at nine each day.\n"
@@ -98,11 +99,15 @@ def markers(answer: str) -> set[int]:
 
 
 def check_citations(http: httpx.Client, body: dict[str, Any], collection: str = "test") -> None:
-    """Every marker resolves, and every quote is its document's text[start:end]."""
+    """Every marker resolves, every quote is its document's text[start:end], and every
+    citation carries its document's format."""
     assert set(body) == ANSWER_KEYS
     assert markers(body["answer"]) == {c["n"] for c in body["citations"]}
+    listed = http.get("/api/documents", params={"collection": collection}).json()
+    formats = {d["id"]: d["format"] for d in listed}
     for citation in body["citations"]:
         assert set(citation) == CITATION_KEYS
+        assert citation["format"] == formats[citation["document"]]
         got = http.get(
             f"/api/documents/{citation['document']}/text", params={"collection": collection}
         )
@@ -151,7 +156,7 @@ def test_ask_answers_with_the_ask_json_object(http: httpx.Client, library: Any) 
     assert body == library.ask(QUESTION).to_dict()  # exactly what `ask --json` prints
     assert body["answered"] is True and body["related"] == []
     assert any("Oreshnik" in c["quote"] for c in body["citations"])
-    assert {c["document"] for c in body["citations"]} == {ARTICLE_ID}
+    assert {(c["document"], c["format"]) for c in body["citations"]} == {(ARTICLE_ID, "txt")}
     check_citations(http, body)
 
 
@@ -267,7 +272,7 @@ def test_upload_two_files_at_once(http: httpx.Client, api: Served) -> None:
         json={"question": "When does the ferry to Kelvin island leave?", "collection": "harbour"},
     ).json()
     assert answer["answered"] is True
-    assert answer["citations"][0]["document"] == "harbour.md"
+    assert [answer["citations"][0][k] for k in ("document", "format")] == ["harbour.md", "md"]
     assert "at nine each day" in answer["answer"]
     check_citations(http, answer, "harbour")
 
@@ -524,6 +529,8 @@ def test_openapi_lists_every_route_with_its_schema(http: httpx.Client) -> None:
     schemas = schema["components"]["schemas"]
     assert set(schemas["Answer"]["properties"]) == ANSWER_KEYS
     assert set(schemas["Citation"]["properties"]) == CITATION_KEYS
+    assert "format" in schemas["Citation"]["required"]
+    assert "md" in schemas["Citation"]["properties"]["format"]["description"]
     assert set(schemas["Sentence"]["properties"]) >= {"text", "citations", "supported"}
     assert schemas["Answer"]["properties"]["mode"]["enum"] == ["extractive", "llm"]
     assert set(schemas["DocumentModel"]["properties"]) == DOCUMENT_KEYS

@@ -509,6 +509,17 @@ def test_upload_shows_each_files_progress_in_one_place(
         expect(cell).to_have_attribute("title", title.strip())  # the whole title on hover
         assert cell.evaluate("td => td.scrollWidth > td.clientWidth")  # cut to fit
 
+        # The md document's heading shows as a heading, without its "#" (issue #11).
+        page.get_by_role("tab", name="Chat").click()
+        ask(page, "When does the ferry leave?", answers=1)
+        expect(page.locator("#source-0-1")).to_contain_text("ferry.md")
+        page.locator("#source-0-1").get_by_role("button", name="Open in document").click()
+        view = page.get_by_role("dialog").locator(".fn-doc-text")
+        heading = view.get_by_role("heading", level=1)
+        expect(heading).to_have_text(title.strip(), use_inner_text=True)
+        expect(view.locator("mark")).to_have_text("The ferry leaves at nine each day.")
+        assert view.inner_text().lstrip().startswith("Harbour regulations")
+
 
 def test_clearing_while_an_answer_streams_stops_it(browser: Browser, library: Library) -> None:
     from playwright.sync_api import expect

@@ -62,26 +62,44 @@ class Parsed(HTMLParser):
         self.chunks: list[str] = []
         self.marks: list[str] = []
         self.before_mark: str | None = None  # the text before the first <mark>
+        self.headings: list[tuple[str, str]] = []  # (aria-level, the words shown)
+        self.hidden: list[str] = []  # the text of each element the page hides
         self._in_mark = 0
+        self._open: list[str] = []  # "heading", "hidden" or "" for each open element
         self.feed(markup)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
+        named = dict(attrs)
+        self.tags.append((tag, named))
         if tag == "mark":
             if self.before_mark is None:
                 self.before_mark = "".join(self.chunks)
             self._in_mark += 1
             self.marks.append("")
+        if named.get("role") == "heading":
+            self.headings.append((named.get("aria-level") or "", ""))
+            self._open.append("heading")
+        elif named.get("aria-hidden") == "true":
+            self.hidden.append("")
+            self._open.append("hidden")
+        else:
+            self._open.append("")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "mark":
             self._in_mark -= 1
+        self._open.pop()
 
     def handle_data(self, data: str) -> None:
         self.chunks.append(data)
         if self._in_mark:
             self.marks[-1] += data
+        if "hidden" in self._open:
+            self.hidden[-1] += data
+        elif "heading" in self._open:
+            level, words = self.headings[-1]
+            self.headings[-1] = (level, words + data)
 
     @property
     def text(self) -> str:
@@ -104,9 +122,9 @@ def assert_inert(markup: str) -> Parsed:
 
 def citation(n: int, quote: str, passage: str, start: int, *, document: str = "doc.txt",
              title: str = "A document", page: int | None = None,
-             section: str | None = None) -> Citation:  # fmt: skip
-    return Citation(n, document, title, page, section, start, start + len(quote), quote, passage,
-                    0.5)  # fmt: skip
+             section: str | None = None, fmt: str = "txt") -> Citation:  # fmt: skip
+    return Citation(n, document, title, fmt, page, section, start, start + len(quote), quote,
+                    passage, 0.5)  # fmt: skip
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -171,6 +189,56 @@ def test_highlight_escapes_before_quote_and_after_separately() -> None:
     assert Parsed(markup).text == text
     with pytest.raises(ValueError, match="outside"):
         render.highlight(text, 5, len(text) + 1)
+
+
+NOTES = "# Team notes\n\nThe ferry <b>leaves</b> at nine.\n\n## C# pilots ##\nBoard at noon."
+TUTORIAL = "=====\nTides\n=====\n\nHigh at noon.\n\nNeaps\n-----\n\nLow in spring.\n"
+
+
+def shown(citation: Citation, document: str) -> tuple[Parsed, Parsed]:
+    """``citation`` in the Sources panel and in the document view of ``document``."""
+    source = Source(citation, *render.quote_span(citation, document))
+    panel = assert_inert(render.sources_html([Exchange(quoted("?", [citation]), (source,))]))
+    view = assert_inert(render.document_html(citation, document, citation.format))
+    return panel, view
+
+
+def test_md_headings_are_shown_as_headings_and_txt_hash_lines_are_not() -> None:
+    document = "Intro.\n\n" + NOTES
+    ferry = "The ferry <b>leaves</b> at nine."
+    md = citation(1, ferry, NOTES, document.index(ferry), document="notes.md", fmt="md")
+    for parsed in shown(md, document):
+        assert parsed.headings == [("1", "Team notes"), ("2", "C# pilots")]
+        assert parsed.hidden == ["# ", "## ", " ##"]  # only the marks are hidden
+        assert parsed.marks == [ferry] and NOTES in parsed.text  # the text is untouched
+    txt = replace(md, document="notes.txt", format="txt")
+    for parsed in shown(txt, document):
+        assert parsed.headings == [] and parsed.hidden == []
+        assert parsed.marks == [ferry] and NOTES in parsed.text
+
+
+def test_a_quoted_heading_stays_highlighted_exactly_and_reads_without_its_marks() -> None:
+    heading = "## C# pilots ##"
+    md = citation(1, heading, NOTES, NOTES.index(heading), fmt="md")
+    panel, view = shown(md, NOTES)
+    assert panel.marks == view.marks == [heading]
+    assert view.headings == [("1", "Team notes"), ("2", "C# pilots")]
+    assert Parsed(render.answer_html(quoted("?", [md]), 0)).text == "C# pilots [1]"
+    txt = replace(md, format="txt")
+    assert Parsed(render.answer_html(quoted("?", [txt]), 0)).text == "## C# pilots ## [1]"
+    # A quote that begins inside a heading and runs on: that heading is left plain.
+    across = NOTES[NOTES.index("notes") : NOTES.index(" at nine")]
+    parsed = Parsed(render.highlight(NOTES, NOTES.index("notes"), NOTES.index(" at nine"), "md"))
+    assert parsed.marks == [across] and parsed.headings == [("2", "C# pilots")]
+    assert parsed.text == NOTES
+
+
+def test_rst_titles_are_shown_as_headings_without_their_underlines() -> None:
+    rst = citation(1, "High at noon.", TUTORIAL, TUTORIAL.index("High"), fmt="rst")
+    view = assert_inert(render.document_html(rst, TUTORIAL, "rst"))
+    assert view.headings == [("1", "Tides"), ("2", "Neaps")]
+    assert view.hidden == ["=====\n", "\n=====", "\n-----"]
+    assert view.marks == ["High at noon."] and view.text.endswith(TUTORIAL)
 
 
 def test_abstention_looks_different_and_lists_related_passages() -> None:

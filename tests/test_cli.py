@@ -27,7 +27,8 @@ NOTES = "# Harbour notes\n\nThe ferry to the island leaves at nine and returns a
 QUESTION = "Which missile system did Lukashenka ask Putin to deploy?"
 ANSWER_KEYS = {"question", "answer", "answered", "citations", "mode", "notice", "sentences"}
 CITATION_KEYS = {
-    "n", "document", "title", "page", "section", "start", "end", "quote", "passage", "score",
+    "n", "document", "title", "format", "page", "section", "start", "end", "quote", "passage",
+    "score",
 }  # fmt: skip
 
 
@@ -84,6 +85,7 @@ def check_answer(answer: dict[str, object], question: str) -> None:
     texts = source_texts()
     for c in [*citations, *answer.get("related", [])]:  # type: ignore[misc]
         assert set(c) == CITATION_KEYS
+        assert c["format"] == ("md" if c["document"] == "notes.md" else "txt")
         assert c["quote"] == texts[c["document"]][c["start"] : c["end"]]
         assert c["quote"] in c["passage"]
     if answer["answered"]:

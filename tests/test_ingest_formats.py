@@ -505,6 +505,18 @@ def test_markdown_sections_follow_headings(tmp_path: Path, newline: str) -> None
     assert by_section["Economy"].endswith("Prices did not.")
 
 
+def test_markdown_closing_hashes_are_marks_only_after_a_space(tmp_path: Path) -> None:
+    path = tmp_path / "langs.md"
+    path.write_text("# Notes on C#\n\nIt compiles.\n\n## Tools ##\n\nThey run.\n")
+    doc = load_and_check(path)
+    assert doc.title == "Notes on C#"
+    assert [heading_text(doc, b) for b in doc.blocks if b.heading] == ["Notes on C#", "Tools"]
+    assert [doc.text[b.start : b.end] for b in doc.blocks if b.heading] == [
+        "# Notes on C#",
+        "## Tools ##",
+    ]
+
+
 def test_html_drops_scripts_and_titles_sections(tmp_path: Path) -> None:
     path = tmp_path / "page.html"
     path.write_text(
@@ -672,6 +684,72 @@ def test_rst_sections_follow_its_headings(tmp_path: Path, name: str, newline: st
     by_section = {p.section: p.text for p in split_passages(doc, 20)}
     assert by_section["Lights"].endswith("light --lamp north")
     assert "SPDX" not in " ".join(by_section.values()) and "lights/lamps" not in str(by_section)
+
+
+RST_DIRECTIVES = """Mooring
+=======
+
+.. note:: Boats must moor before dusk.
+   The harbour master checks each night.
+
+.. warning::
+
+   Tides run fast at the north pier.
+
+.. function:: moor(boat, pier=None)
+
+   Tie *boat* to *pier*.
+
+   .. versionchanged:: 3.2
+      :program:`moor` also takes a rope.
+
+   .. versionadded:: 3.1
+
+.. list-table:: Berths
+   :header-rows: 1
+
+   * - Berth
+     - Length
+   * - North
+     - Forty metres
+
+.. only:: html
+
+   Click a berth to see its boats.
+
+.. figure:: harbour.png
+   :alt: the harbour
+
+   The harbour at dawn.
+
+Ferries leave at nine [#]_.
+
+.. [#] Except on Sundays, when they leave at ten.
+"""
+
+
+def test_rst_directive_bodies_arguments_and_footnotes_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "mooring.rst.txt"
+    path.write_text(RST_DIRECTIVES)
+    doc = load_and_check(path)
+    paragraphs = [doc.text[b.start : b.end] for b in doc.blocks if not b.heading]
+    assert paragraphs == [
+        "Boats must moor before dusk.\n   The harbour master checks each night.",
+        "Tides run fast at the north pier.",
+        "moor(boat, pier=None)",
+        "Tie *boat* to *pier*.",
+        "3.2\n      :program:`moor` also takes a rope.",  # a role, not an option
+        "Berths",
+        "* - Berth\n     - Length\n   * - North\n     - Forty metres",
+        "Click a berth to see its boats.",
+        "The harbour at dawn.",
+        "Ferries leave at nine [#]_.",
+        "Except on Sundays, when they leave at ten.",
+    ]  # the lone "3.1", the figure's path and every option are not text
+    sentences = {doc.text[a:b] for p in split_passages(doc, 160) for a, b in p.sentences}
+    assert "Boats must moor before dusk." in sentences
+    assert "Tides run fast at the north pier." in sentences
+    assert "Except on Sundays, when they leave at ten." in sentences
 
 
 def test_rst_txt_files_are_found_as_rst(tmp_path: Path) -> None:

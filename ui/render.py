@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from html import escape
 
 from footnotes.index.answer import Answer, Citation
+from footnotes.ingest.headings import heading_lines
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,75 @@ def quote_span(citation: Citation, document_text: str | None = None) -> tuple[in
     return (at, at + len(citation.quote)) if at >= 0 else (0, 0)
 
 
-def highlight(text: str, start: int, end: int) -> str:
-    """``text`` escaped, with ``text[start:end]`` in a ``<mark>``."""
+def highlight(text: str, start: int, end: int, doc_format: str = "") -> str:
+    """``text`` escaped, with ``text[start:end]`` in a ``<mark>``; in an ``md`` or ``rst``
+    text, its heading lines shown as headings.
+
+    A heading is a ``<span role="heading" aria-level="N">`` holding its whole line,
+    whose markup (``#`` marks, an underline) is in a ``span.fn-h-mark`` the page hides:
+    a span, not ``<hN>``, because the text keeps its own line breaks (``pre-wrap``) and
+    a ``<mark>`` may hold it. Only presentation changes: the text between the tags is
+    ``text`` exactly, the mark holds exactly ``text[start:end]``, and a heading that the
+    quote cuts across (begins or ends inside it) is left plain rather than split. A
+    ``#`` line of a txt document is the text's own, never a heading.
+    """
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"span {start}:{end} is outside a text of {len(text)} characters")
-    before, quote, after = text[:start], text[start:end], text[end:]
-    if start == end:
-        return escape(text)
-    return f"{escape(before)}<mark>{escape(quote)}</mark>{escape(after)}"
+    mark = (start, end)
+    spans: list[tuple[int, int, int, str, str]] = []  # (start, end, rank, open, close)
+    if start < end:
+        spans.append((start, end, 1, "<mark>", "</mark>"))
+    for h in heading_lines(text, doc_format):
+        if _crosses((h.start, h.end), mark):
+            continue
+        level = min(h.level, 6)
+        spans.append(
+            (
+                h.start,
+                h.end,
+                0,
+                f'<span class="fn-h fn-h{level}" role="heading" aria-level="{level}">',
+                "</span>",
+            )
+        )
+        for part in ((h.start, h.words[0]), (h.words[1], h.end)):
+            # Markup is hidden unless that would hide (part of) the quote.
+            inside_mark = mark[0] <= part[0] and part[1] <= mark[1] and mark != part
+            if part[0] < part[1] and (_disjoint(part, mark) or inside_mark):
+                spans.append((*part, 2, '<span class="fn-h-mark" aria-hidden="true">', "</span>"))
+    return _nested(text, spans)
+
+
+def _disjoint(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[1] <= b[0] or b[1] <= a[0] or b[0] == b[1]
+
+
+def _crosses(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether spans ``a`` and ``b`` overlap without one holding the other."""
+    inside = (a[0] <= b[0] and b[1] <= a[1]) or (b[0] <= a[0] and a[1] <= b[1])
+    return not _disjoint(a, b) and not inside
+
+
+def _nested(text: str, spans: list[tuple[int, int, int, str, str]]) -> str:
+    """``text`` escaped piece by piece, with each span's tags around its characters;
+    the spans nest (none crosses another), the outer first where two start together."""
+    out: list[str] = []
+    open_: list[tuple[int, str]] = []  # (end, closing tag), innermost last
+    pos = 0
+    for a, b, _, opening, closing in sorted(spans, key=lambda s: (s[0], -s[1], s[2])):
+        while open_ and open_[-1][0] <= a:
+            end, tag = open_.pop()
+            out += [escape(text[pos:end]), tag]
+            pos = end
+        out += [escape(text[pos:a]), opening]
+        pos = a
+        open_.append((b, closing))
+    while open_:
+        end, tag = open_.pop()
+        out += [escape(text[pos:end]), tag]
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)
 
 
 def segments(answer: Answer) -> list[tuple[str, int | None]]:
@@ -185,7 +247,7 @@ def _source_item(source: Source, turn: int, kind: str) -> str:
         f'data-cite="{c.n}" tabindex="-1">'
         f'<div class="fn-source-head">{label}<span class="fn-title">{escape(c.title)}</span>'
         f'<span class="fn-doc-id">{escape(c.document)}</span></div>{where_html}'
-        f'<blockquote class="fn-passage">{highlight(c.passage, source.start, source.end)}'
+        f'<blockquote class="fn-passage">{highlight(c.passage, source.start, source.end, c.format)}'
         "</blockquote>"
         f'<button type="button" class="fn-open" data-open="{kind}" data-turn="{turn}" '
         f'data-cite="{c.n}">Open in document</button></li>'
@@ -251,7 +313,7 @@ def document_html(
         f'<div class="fn-document" data-document="{escape(citation.document)}">'
         f'<div class="fn-doc-head"><span class="fn-title">{escape(citation.title)}</span>'
         f'<span class="fn-doc-id">{escape(citation.document)}</span></div>{meta_html}'
-        f'<div class="fn-doc-text">{highlight(text, start, end)}</div></div>'
+        f'<div class="fn-doc-text">{highlight(text, start, end, doc_format)}</div></div>'
     )
 
 
