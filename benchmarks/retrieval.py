@@ -200,7 +200,7 @@ def answering(more: list[tuple[Path, list[Path]]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         base = Settings(store=Path(folder) / "store")
         embed = load_embedding(base)
-        print(f"{'set':<36}{'ranking':<28}{'top-1':>7}{'top-3':>7}{'top-10':>7}")
+        print(f"{'set':<40}{'ranking':<28}{'top-1':>7}{'top-3':>7}{'top-10':>7}")
         for number, (name, (paths, rows)) in enumerate(sets.items()):
             settings = base.model_copy(update={"collection": f"set{number}"})
             replica = Replica.open(Store.from_settings(settings), settings)
@@ -246,8 +246,8 @@ def answering(more: list[tuple[Path, list[Path]]]) -> None:
                     ranks.setdefault(ranking, []).append(first)
             for ranking, found in ranks.items():
                 row = "".join(f"{np.mean([r < k for r in found]):>7.3f}" for k in (1, 3, 10))
-                print(f"{name + f' ({len(rows)})':<36}{ranking:<28}{row}")
-            print(f"{'':<36}token vectors of 30 candidates: {1000 * spent / len(rows):.0f} ms")
+                print(f"{name + f' ({len(rows)})':<40}{ranking:<28}{row}")
+            print(f"{'':<40}token vectors of 30 candidates: {1000 * spent / len(rows):.0f} ms")
 
 
 def _by(scores: list[float]) -> list[int]:

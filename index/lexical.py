@@ -91,7 +91,7 @@ def _terms(tokens: Iterable[str]) -> list[str]:
 
 _COLUMNS = "id, document_id, passage_id, position, title, section, page, start, end_, text"
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped whenever the tables change: an index file of another version is derived data of
 an older shape, so it is emptied and rebuilt from the store (``PRAGMA user_version``)."""
 
@@ -117,7 +117,8 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT NOT NULL,
     embed_model TEXT NOT NULL,
     sentences INTEGER NOT NULL,
-    tokens INTEGER NOT NULL
+    tokens INTEGER NOT NULL,
+    reading TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS models (
     embed_model TEXT PRIMARY KEY,
@@ -205,15 +206,21 @@ class LexicalIndex:
     # --- writes -----------------------------------------------------------
 
     def replace_document(
-        self, document_id: str, content_hash: str, embed_model: str, rows: Iterable[SentenceHit]
+        self,
+        document_id: str,
+        content_hash: str,
+        embed_model: str,
+        rows: Iterable[SentenceHit],
+        reading: str = "",
     ) -> None:
-        """Make the index hold exactly ``rows`` for this document (its current version)."""
+        """Make the index hold exactly ``rows`` for this document (its current version:
+        content hash, model and ``reading``, as ``DocumentRecord.version``)."""
         with self._transaction() as db:
             self._delete(db, document_id)
             count, tokens = self._insert(db, rows)
             db.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
-                (document_id, content_hash, embed_model, count, tokens),
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+                (document_id, content_hash, embed_model, count, tokens, reading),
             )
             self._count(db, embed_model, 1, count, tokens)
 
@@ -299,10 +306,11 @@ class LexicalIndex:
             out.update(str(r[0]) for r in got)
         return out
 
-    def documents(self) -> dict[str, tuple[str, str]]:
-        """Every indexed document's ``(content_hash, embed_model)``: O(documents), for checks."""
-        got = self._db().execute("SELECT id, content_hash, embed_model FROM documents")
-        return {str(i): (str(h), str(m)) for i, h, m in got}
+    def documents(self) -> dict[str, tuple[str, str, str]]:
+        """Every indexed document's ``(content_hash, embed_model, reading)``: O(documents),
+        for checks."""
+        got = self._db().execute("SELECT id, content_hash, embed_model, reading FROM documents")
+        return {str(i): (str(h), str(m), str(r)) for i, h, m, r in got}
 
     def content_hashes(self, document_ids: Sequence[str]) -> dict[str, str]:
         """The indexed version (content hash) of each of ``document_ids`` that is indexed."""
@@ -316,13 +324,17 @@ class LexicalIndex:
             out.update((str(i), str(h)) for i, h in got)
         return out
 
-    def document_version(self, document_id: str) -> tuple[str, str] | None:
+    def document_version(self, document_id: str) -> tuple[str, str, str] | None:
+        """The indexed ``(content_hash, embed_model, reading)`` of a document, if indexed."""
         got = (
             self._db()
-            .execute("SELECT content_hash, embed_model FROM documents WHERE id = ?", (document_id,))
+            .execute(
+                "SELECT content_hash, embed_model, reading FROM documents WHERE id = ?",
+                (document_id,),
+            )
             .fetchone()
         )
-        return None if got is None else (str(got[0]), str(got[1]))
+        return None if got is None else (str(got[0]), str(got[1]), str(got[2]))
 
     def _totals(self) -> tuple[int, int, int]:
         """Documents, sentences and tokens indexed (kept by model: one row each, no count)."""

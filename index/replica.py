@@ -94,10 +94,10 @@ class Replica:
                 if record is None:
                     if local is not None:
                         self.lexical.remove_document(doc_id)
-                elif local != (record.content_hash, record.embed_model):
+                elif local != record.version:
                     rows = self.store.sentences_of(doc_id, record.content_hash)
                     self.lexical.replace_document(
-                        doc_id, record.content_hash, record.embed_model, rows
+                        doc_id, record.content_hash, record.embed_model, rows, record.reading
                     )
                     reread += 1
         return reread
@@ -111,7 +111,7 @@ class Replica:
         self._start()
         written = self.store.put_document(record, document, passages, vectors)
         self.lexical.replace_document(
-            record.id, record.content_hash, record.embed_model, written.sentences
+            record.id, record.content_hash, record.embed_model, written.sentences, record.reading
         )
         self.lexical.mark_applied([(written.change.id, written.change.seq)], {})
 
@@ -139,7 +139,7 @@ class Replica:
         """
         self._start()
         local = self.lexical.documents()
-        stored = {r.id: (r.content_hash, r.embed_model) for r in records}
+        stored = {r.id: r.version for r in records}
         unannounced = [d for d, version in stored.items() if local.get(d) != version]
         unannounced += [d for d in local if d not in stored]
         changes = [self.store.announce(doc_id) for doc_id in unannounced]

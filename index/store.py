@@ -72,6 +72,19 @@ class DocumentRecord:
     source_path: str
     passage_words: int
     embed_model: str = ""
+    reader: int = 0
+    """The loaders' ``READER_VERSION`` that read it (0: a store older than the field)."""
+
+    @property
+    def reading(self) -> str:
+        """How the file was read into passages (reader version, passage size): with the
+        content hash and the model, what makes one stored version differ from another."""
+        return f"{self.reader}/{self.passage_words}"
+
+    @property
+    def version(self) -> tuple[str, str, str]:
+        """What a replica compares with the version it indexed (``LexicalIndex``)."""
+        return (self.content_hash, self.embed_model, self.reading)
 
     def public(self) -> dict[str, Any]:
         """What ``footnotes docs --json`` and ``GET /api/documents`` show: no server paths."""
@@ -330,10 +343,13 @@ class Store:
         sentences, metas, nodes = _rows(record, document, passages, matrix)
         ids = [s.id for s in sentences]
         previous = self.get_document(record.id)
-        # Row ids name the content, not the model: only a new model's vectors replace rows
-        # of the same ids (upsert); otherwise an id already stored holds these very rows
-        # (a rerun after a crash), and ``add``, which skips it, is the cheaper write.
-        remodel = previous is not None and previous.embed_model != record.embed_model
+        # Row ids name the content, not the model or the reading: only a new model's vectors
+        # or a new reading (another reader version or passage size: other text at the same
+        # ids) replace rows of the same ids (upsert); otherwise an id already stored holds
+        # these very rows (a rerun after a crash), and ``add``, which skips it, is cheaper.
+        remodel = previous is not None and (
+            previous.embed_model != record.embed_model or previous.reading != record.reading
+        )
         store = self._vector_store()
         if remodel:
             store.delete_nodes(node_ids=[n.node_id for n in nodes])
@@ -636,5 +652,6 @@ def _record(doc_id: str, meta: Any) -> DocumentRecord:
         source_root=str(meta.get("source_root", "")),
         source_path=str(meta.get("source_path", "")),
         passage_words=int(meta.get("passage_words", 0)),
+        reader=int(meta.get("reader", 0)),
         embed_model=str(meta.get("embed_model", "")),
     )

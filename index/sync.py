@@ -30,7 +30,7 @@ from footnotes.index.replica import Replica
 from footnotes.index.store import DocumentRecord
 from footnotes.ingest.discover import Source, discover
 from footnotes.ingest.limits import ParseLimits
-from footnotes.ingest.loaders import file_hash
+from footnotes.ingest.loaders import READER_VERSION, file_hash
 from footnotes.ingest.model import Document, Passage
 from footnotes.ingest.worker import InProcessParser, ParseJob, Parser
 from footnotes.settings import Settings
@@ -238,6 +238,7 @@ class Ingestor:
             and stored.content_hash == digest
             and stored.passage_words == self.settings.passage_words
             and stored.embed_model == self.settings.embed_identity()
+            and stored.reader == READER_VERSION
         ):
             report.outcomes.append(
                 FileOutcome(source.doc_id, "unchanged", str(source.path), passages=stored.passages)
@@ -273,6 +274,7 @@ class Ingestor:
             source_path=str(item.source.path),
             passage_words=self.settings.passage_words,
             embed_model=self.settings.embed_identity(),
+            reader=READER_VERSION,
         )
         vectors = np.concatenate(item.vectors) if item.vectors else np.zeros((0, 1), np.float32)
         with self._write_lock:

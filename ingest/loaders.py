@@ -37,6 +37,12 @@ from footnotes.ingest.limits import (
 from footnotes.ingest.model import Block, Document
 from footnotes.ingest.reflow import page_paragraphs
 
+READER_VERSION = 2
+"""Bumped whenever a loader reads a file's text or structure differently (1: the first
+release; 2: PDF reflow, reStructuredText as its own format, docx titles, more rst prose).
+A document stored by another version is read again by the next sync though its bytes are
+unchanged, so a store never keeps the text an older reader made."""
+
 FORMATS = {
     ".txt": "txt",
     ".md": "md",

@@ -158,16 +158,16 @@ def test_lexical_index_add_replace_remove(tmp_path: Path) -> None:
     assert index.size() == 4 and index.idf("fish") < index.idf("swim")
     assert index.following(["a/0", "a/1"]) == {"a/0": rows("a", ["", "Otters eat fish."])[1]}
     # Replace touches only that document's rows.
-    index.replace_document("a", "h2", "m", rows("a", ["The beaver builds."]))
+    index.replace_document("a", "h2", "m", rows("a", ["The beaver builds."]), "2/160")
     assert [h.document_id for h in index.search("fish", 10)] == ["b"]
     assert index.search("otter", 10) == []
-    assert index.document_version("a") == ("h2", "m") and index.size() == 3
+    assert index.document_version("a") == ("h2", "m", "2/160") and index.size() == 3
     index.remove_document("b")
     assert index.search("fish heron", 10) == [] and index.size() == 1
     # A restart opens the file as it was.
     reopened = LexicalIndex(path)
     assert [h.id for h in reopened.search("beaver", 10)] == ["a/0"]
-    assert reopened.documents() == {"a": ("h2", "m")}
+    assert reopened.documents() == {"a": ("h2", "m", "2/160")}
 
 
 def test_the_passages_collection_is_a_llama_index_vector_store(

@@ -435,3 +435,49 @@ def test_each_file_reports_its_embedding_batch_by_batch_then_its_end(
         ("empty.txt", "failed"),
         ("drawing.xyz", "skipped"),
     }  # nothing embedded again
+
+
+def test_a_file_read_by_an_older_reader_is_read_again_and_its_rows_replaced(
+    tmp_path: Path, run: Run, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store made before a loader changed keeps no text the old loader made: the next
+    sync reads the unchanged file again, replaces its rows at the same ids, and another
+    process's index follows."""
+    from dataclasses import replace
+
+    from footnotes.index.lexical import LexicalIndex
+    from footnotes.ingest import loaders
+
+    folder = tmp_path / "docs"
+    with_article(folder)
+    real_load = loaders.load
+
+    def older_reader(*args: Any, **kwargs: Any) -> Any:
+        document = real_load(*args, **kwargs)  # same length: the same offsets, other text
+        return replace(document, text=document.text.replace("Poland", "POLAND"))
+
+    monkeypatch.setattr(loaders, "load", older_reader)
+    monkeypatch.setattr(sync_module, "READER_VERSION", loaders.READER_VERSION - 1)
+    first, _ = run(folder)
+    assert first.counts["added"] == 1
+    other = Replica(store, LexicalIndex(tmp_path / "other-process" / "lexical.sqlite"))
+    other.refresh()
+    question = "Poland defence spending security threat"
+    assert "POLAND" in other.lexical.search(question, 1)[0].text
+    sentences = store.sentence_count()
+
+    monkeypatch.undo()
+    second, _ = run(folder)
+    assert (second.counts["updated"], second.counts["unchanged"]) == (1, 0)
+    record = store.get_document(ARTICLE_ID)
+    assert record is not None and record.reader == loaders.READER_VERSION
+    assert store.sentence_count() == sentences, "rows replaced, none added beside them"
+    rows = list(store.sentences_of(ARTICLE_ID, record.content_hash))
+    assert len(rows) == sentences and not any("POLAND" in r.text for r in rows)
+    assert any("Poland" in r.text for r in rows)
+    assert not any("POLAND" in p.text for p in passages_of(store, ARTICLE_ID))
+    other.refresh()
+    assert other.lexical.search(question, 1)[0].text.count("Poland") == 1
+
+    third, _ = run(folder)
+    assert third.counts["unchanged"] == 1 and third.embedded == 0
