@@ -689,6 +689,9 @@ def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> 
     # With no BM25 score at all, meaning alone decides (0 is not half of 0).
     kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, 0.50, 0.0)])
     assert [h.id for h in kept] == [a.id]
+    # The first (the answering order's best) stays however far below it is.
+    kept = _close_to_best([scored(a, 0.50, 0.0), scored(b, 0.70, 0.0), scored(c, 0.45, 0.0)])
+    assert [h.id for h in kept] == [a.id, b.id]
     assert _close_to_best([]) == []
 
 
