@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         "torch",
         description="Encoder runtime: torch fp32, ONNX Runtime fp32, or ONNX Runtime int8.",
     )
+    embed_context: bool = Field(
+        False,
+        description="Embed each sentence with its document title and section heading "
+        "(better for many documents whose questions name their subject; see README).",
+    )
     passage_words: int = Field(160, description="Target passage size in words.")
     embed_batch_size: int = Field(64, description="Passages embedded per encoder call.")
     read_batch_size: int = Field(
@@ -175,10 +180,12 @@ class Settings(BaseSettings):
 
     def embed_identity(self) -> str:
         """The encoder's identity stored with every document: the model, plus the backend
-        unless it is torch (so stores embedded before backends existed stay valid)."""
-        if self.embed_backend == "torch":
-            return self.embed_model
-        return f"{self.embed_model}+{self.embed_backend}"
+        unless it is torch (so stores embedded before backends existed stay valid), plus
+        ``+context`` when sentences are embedded with their title and heading."""
+        identity = self.embed_model
+        if self.embed_backend != "torch":
+            identity += f"+{self.embed_backend}"
+        return identity + "+context" if self.embed_context else identity
 
     def uploads(self) -> Path:
         """The folder uploaded files are written to."""

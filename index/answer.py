@@ -203,8 +203,10 @@ DENSE_DEPTH = 5
 """Sentences whose best dense similarity counts."""
 EXACT_WORDS: WordsOf = WordVectors(None)
 """Content words without vectors: only exact (stemmed) matches count toward coverage."""
-DENSE_MARGIN = 0.10
-"""A cited sentence is at most this far below the best chosen one in dense similarity..."""
+DENSE_MARGIN = 0.06
+"""A cited sentence is at most this far below the best chosen one in dense similarity...
+(0.06, chosen on the tuned sets: against 0.10, article citation precision 0.631 -> 0.651 at
+333 -> 310 cited characters, BlockchainSolana 0.582 -> 0.591, answers unchanged)"""
 LEXICAL_SHARE = 0.5
 """...or has at least this share of the best chosen one's BM25 score."""
 

@@ -147,10 +147,13 @@ class Retriever:
         ]
         query_vector = np.asarray(embedding, dtype=np.float32)
         known: dict[str, float] = {}
+        bare = self.settings.embed_context
 
         def clause_similarity(texts: list[str]) -> list[float]:
             new = [t for t in dict.fromkeys(texts) if t not in known]
-            pieces = [clauses(t) for t in new]
+            # With FOOTNOTES_EMBED_CONTEXT the bare sentence too: its stored vector holds
+            # its title and heading, which a question that does not name them is less near.
+            pieces = [[t, *clauses(t)] if bare else clauses(t) for t in new]
             flat = [p for ps in pieces for p in ps]
             scores = np.zeros(0, dtype=np.float32)
             if flat:

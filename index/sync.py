@@ -32,6 +32,7 @@ from footnotes.ingest.discover import Source, discover
 from footnotes.ingest.limits import ParseLimits
 from footnotes.ingest.loaders import READER_VERSION, file_hash
 from footnotes.ingest.model import Document, Passage
+from footnotes.ingest.passages import embedding_text
 from footnotes.ingest.worker import InProcessParser, ParseJob, Parser
 from footnotes.settings import Settings
 
@@ -322,7 +323,12 @@ class _Run:
         )
         self.pending.append(item)
         text = item.document.text
-        self.queue.extend((item, text[a:b]) for p in item.passages for a, b in p.sentences)
+        context = self.ingestor.settings.embed_context
+        self.queue.extend(
+            (item, embedding_text(p, text[a:b]) if context else text[a:b])
+            for p in item.passages
+            for a, b in p.sentences
+        )
         while len(self.queue) >= self.window:
             self._embed(self.window)
         self._write_ready()

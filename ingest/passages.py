@@ -12,6 +12,7 @@ no block (reStructuredText's directives and comments).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 from footnotes.ingest.loaders import heading_text
 from footnotes.ingest.model import Block, Document, Passage
@@ -43,6 +44,37 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
             )
         )
     return passages
+
+
+class SentenceLike(Protocol):
+    """Whatever knows its document's title and its section heading (a stored sentence)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def section(self) -> str | None: ...
+
+
+def embedding_text(passage: Passage | SentenceLike, sentence: str) -> str:
+    """What is embedded for a sentence of ``passage``: the sentence read with the
+    document's title and its section heading, the way a reader meets it.
+
+    Used when ``Settings.embed_context`` is on. The stored text (and every citation)
+    stays the bare sentence; only its vector carries the context. A sentence that leans
+    on its heading or title (":Author: Vinay Sajip" under "Logging HOWTO") is then found
+    by a question that names them. On a single document the shared title dilutes every
+    vector alike, so it is off by default (figures in the README).
+    """
+
+    def bare(text: str) -> str:
+        return text.strip().rstrip(".:").strip()
+
+    parts: list[str] = []
+    for part in (passage.title, passage.section or ""):
+        seen = {p.casefold() for p in parts} | {bare(sentence).casefold()}
+        if bare(part) and bare(part).casefold() not in seen:
+            parts.append(bare(part))
+    return ". ".join([*parts, sentence])
 
 
 def _units(document: Document, target_words: int) -> Iterator[tuple[Block, int]]:

@@ -481,3 +481,70 @@ def test_a_file_read_by_an_older_reader_is_read_again_and_its_rows_replaced(
 
     third, _ = run(folder)
     assert third.counts["unchanged"] == 1 and third.embedded == 0
+
+
+def test_with_embed_context_each_sentence_is_embedded_with_its_title_and_heading(
+    tmp_path: Path, store: Store, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    """FOOTNOTES_EMBED_CONTEXT: a sentence's vector is its title, heading and text read
+    together, its stored text stays the bare sentence, the store says so in its model
+    identity, and asking with the other setting is refused until it is ingested again."""
+    import numpy as np
+
+    from footnotes.errors import ModelMismatch
+    from footnotes.index.ask import Asker
+    from footnotes.ingest.passages import embedding_text
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "howto.md").write_text(
+        "# Logging HOWTO\n\nThis guide was written by Vinay Sajip.\n\n"
+        "## Handlers\n\nThey send each record to its destination.\n"
+    )
+    context = settings.model_copy(update={"embed_context": True})
+    report = Ingestor(Replica.open(store, context), CountingFactory(embed_model), context).sync(
+        [folder]
+    )
+    assert report.counts["added"] == 1
+    record = store.get_document("howto.md")
+    assert record is not None and record.embed_model == context.embed_identity()
+    assert record.embed_model.endswith("+context") and not settings.embed_identity().endswith(
+        "+context"
+    )
+    rows = {r.text: r for r in store.sentences_of("howto.md", record.content_hash)}
+    bare = "They send each record to its destination."
+    assert bare in rows, "the stored text is the bare sentence"
+    hit = rows[bare]
+    assert embedding_text(hit, bare) == f"Logging HOWTO. Handlers. {bare}"
+    stored = np.asarray(store.sentence_embeddings([hit.id])[0])
+    with_context, alone = np.asarray(
+        embed_model.get_text_embedding_batch([embedding_text(hit, bare), bare])
+    )
+    assert float(stored @ with_context) > 0.999
+    assert float(stored @ alone) < 0.99
+
+    with pytest.raises(ModelMismatch, match="FOOTNOTES_EMBED_CONTEXT"):
+        Asker(Replica.open(store, settings), embed_model, settings).check()
+    again = Ingestor(Replica.open(store, settings), CountingFactory(embed_model), settings).sync(
+        [folder]
+    )
+    assert again.counts["updated"] == 1, "a change of the setting embeds the file again"
+    record = store.get_document("howto.md")
+    assert record is not None and record.embed_model == settings.embed_identity()
+    hit = next(r for r in store.sentences_of("howto.md", record.content_hash) if r.text == bare)
+    assert float(np.asarray(store.sentence_embeddings([hit.id])[0]) @ alone) > 0.999
+    Asker(Replica.open(store, settings), embed_model, settings).check()
+
+
+def test_embedding_text_names_the_title_and_a_heading_once() -> None:
+    from footnotes.ingest.model import Passage
+    from footnotes.ingest.passages import embedding_text
+
+    def passage(title: str, section: str | None) -> Passage:
+        return Passage("d", 0, 0, 1, "x", title=title, section=section)
+
+    assert embedding_text(passage("Guide", "Setup"), "Run it.") == "Guide. Setup. Run it."
+    assert embedding_text(passage("Guide", "Guide"), "Run it.") == "Guide. Run it."
+    assert embedding_text(passage("Guide", None), "Run it.") == "Guide. Run it."
+    assert embedding_text(passage("Guide", "Setup:"), "Setup") == "Guide. Setup"
+    assert embedding_text(passage("", None), "Run it.") == "Run it."
