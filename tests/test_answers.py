@@ -26,6 +26,7 @@ from conftest import ROOT, SAMPLE_ARTICLE
 
 from footnotes.errors import FootnotesError
 from footnotes.index.answer import (
+    DENSE_MARGIN,
     EXACT_WORDS,
     Answer,
     Citation,
@@ -677,9 +678,12 @@ def test_only_sentences_nearly_as_relevant_as_the_best_are_cited(parts: Any) -> 
     def scored(hit: SentenceHit, dense: float, lexical: float) -> SentenceHit:
         return replace(hit, dense=dense, lexical=lexical)
 
-    # Within 0.1 of the best meaning, or with half the best BM25 score: kept.
-    kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, 0.61, 0.0), scored(c, 0.40, 3.0)])
+    # Within DENSE_MARGIN of the best meaning, or with half the best BM25 score: kept.
+    near, far = 0.70 - DENSE_MARGIN + 0.01, 0.70 - DENSE_MARGIN - 0.01
+    kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, near, 0.0), scored(c, 0.40, 3.0)])
     assert [h.id for h in kept] == [a.id, b.id, c.id]
+    kept = _close_to_best([scored(a, 0.70, 0.0), scored(b, far, 0.0), scored(c, 0.40, 3.0)])
+    assert [h.id for h in kept] == [a.id, c.id]
     # Far below in both: dropped, wherever it ranked.
     kept = _close_to_best([scored(a, 0.50, 4.0), scored(b, 0.70, 1.9), scored(c, 0.55, 0.0)])
     assert [h.id for h in kept] == [a.id, b.id]
