@@ -372,8 +372,11 @@ def evidence(
 
 
 def _states_something(hit: SentenceHit) -> bool:
-    """Headings, fragments and questions in the text answer nothing."""
+    """Headings, fragments and questions in the text answer nothing. A heading is known by
+    its length, or by being its passage's section heading ("When to use logging")."""
     text = hit.text.rstrip()
+    if hit.section and text.lstrip("#").strip() == hit.section.strip():
+        return False
     return len(text.split()) >= 4 and not text.endswith("?")
 
 

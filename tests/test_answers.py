@@ -557,6 +557,15 @@ def test_heading_stands_for_the_sentence_under_it(parts: Any) -> None:
     # A question in the text answers nothing either.
     question = replace(stating, id="q", text="Is Solana fast?")
     assert _select([question, *ranked(hits, [2])], {}, 3) == ranked(hits, [2])
+    # A heading of four words or more is known as its passage's section heading.
+    long_heading = replace(heading, text="When to use logging", section="When to use logging")
+    assert _select([long_heading, *ranked(hits, [2])], {}, 3) == ranked(hits, [2])
+    chosen = _select([long_heading], {long_heading.id: stating}, 3)
+    assert [h.id for h in chosen] == [stating.id]
+    md_heading = replace(long_heading, text="## When to use logging")
+    assert _select([md_heading, *ranked(hits, [2])], {}, 3) == ranked(hits, [2])
+    under = replace(stating, section="When to use logging")  # a sentence under it stays
+    assert _select([under], {}, 3) == [under]
 
 
 def test_document_title_is_never_chosen_nor_a_stand_in(parts: Any) -> None:
