@@ -375,7 +375,7 @@ def _states_something(hit: SentenceHit) -> bool:
     """Headings, fragments and questions in the text answer nothing. A heading is known by
     its length, or by being its passage's section heading ("When to use logging")."""
     text = hit.text.rstrip()
-    if hit.section and text.lstrip("#").strip() == hit.section.strip():
+    if hit.section and _unmarked(text) == hit.section.strip():
         return False
     return len(text.split()) >= 4 and not text.endswith("?")
 
@@ -383,7 +383,12 @@ def _states_something(hit: SentenceHit) -> bool:
 def _is_title(hit: SentenceHit) -> bool:
     """The document's own title line: it names the whole document, so it answers nothing,
     and the sentence under it is no more likely than any other to answer."""
-    return bool(hit.title) and hit.text.strip().lstrip("#").strip() == hit.title.strip()
+    return bool(hit.title) and _unmarked(hit.text) == hit.title.strip()
+
+
+def _unmarked(line: str) -> str:
+    """A line without a Markdown heading's ``#`` marks, as a title or section is named."""
+    return line.strip().lstrip("#").strip()
 
 
 def _select(

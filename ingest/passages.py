@@ -47,7 +47,8 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
 
 
 class SentenceLike(Protocol):
-    """Whatever knows its document's title and its section heading (a stored sentence)."""
+    """Whatever knows its document's title and its section heading: a passage, or a
+    stored sentence."""
 
     @property
     def title(self) -> str: ...
@@ -55,7 +56,7 @@ class SentenceLike(Protocol):
     def section(self) -> str | None: ...
 
 
-def embedding_text(passage: Passage | SentenceLike, sentence: str) -> str:
+def embedding_text(passage: SentenceLike, sentence: str) -> str:
     """What is embedded for a sentence of ``passage``: the sentence read with the
     document's title and its section heading, the way a reader meets it.
 
@@ -69,11 +70,12 @@ def embedding_text(passage: Passage | SentenceLike, sentence: str) -> str:
     def bare(text: str) -> str:
         return text.strip().rstrip(".:").strip()
 
+    named = {bare(sentence).casefold()}
     parts: list[str] = []
-    for part in (passage.title, passage.section or ""):
-        seen = {p.casefold() for p in parts} | {bare(sentence).casefold()}
-        if bare(part) and bare(part).casefold() not in seen:
-            parts.append(bare(part))
+    for part in map(bare, (passage.title, passage.section or "")):
+        if part and part.casefold() not in named:
+            parts.append(part)
+            named.add(part.casefold())
     return ". ".join([*parts, sentence])
 
 
