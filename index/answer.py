@@ -25,7 +25,14 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from footnotes.index.coverage import Word, WordsOf, WordVectors, coverage, question_parts
+from footnotes.index.coverage import (
+    Word,
+    WordsOf,
+    WordVectors,
+    coverage,
+    question_parts,
+    without_answer_type,
+)
 from footnotes.index.lexical import tokenize
 from footnotes.index.rerank import answering_order
 from footnotes.index.retrieve import Retrieval
@@ -69,6 +76,10 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _TIME_QUESTION = re.compile(r"\bhow (?:long|old)\b", re.IGNORECASE)
+_DATE_QUESTION = re.compile(
+    r"\b(?:what|which)\s+(?:year|date|day|month|decade|century)\b", re.IGNORECASE
+)
+_A_DATE = re.compile(rf"\b(?:{_YEAR}s?|{_MONTH}|\d{{1,2}}(?:st|nd|rd|th)\s+century)\b")
 _LEAD = re.compile(
     r"^\s*(?:(?:and|but|so|then|also)\s+)?(?:what|which|who|whom|whose|when|where|why|how"
     r"(?:\s+(?:many|much|long|often|far))?)?\s*(?:is|are|was|were|do|does|did|has|have|had|"
@@ -238,7 +249,10 @@ def confidence(
     for hit, hit_words in zip(hits, words[1:]):
         evidence.setdefault(hit.document_id, []).extend(hit_words)
     idf = retrieval.idf
+    untyped = without_answer_type(asked, words[0])
     parts = question_parts(asked, words[0])
+    if len(untyped) < len(words[0]):
+        parts += question_parts(asked, untyped)
     covered = max(
         (
             coverage(part, found[document], evidence.get(document, []), idf)
@@ -260,12 +274,16 @@ def _best_dense(retrieval: Retrieval, by_clause: bool = False) -> float:
     return max((max(0.0, s) for s in scores), default=0.0)
 
 
-def lacks_quantity(question: str, chosen: list[SentenceHit]) -> bool:
-    """A question asking for an amount, answered by sentences without any number.
+def lacks_answer_type(question: str, chosen: list[SentenceHit]) -> bool:
+    """A question asking for an amount or a date, answered by sentences that state none.
 
     "What is the population of Belarus?" retrieves sentences about Belarus
-    that share its words; none states an amount, so none answers it.
+    that share its words; none states an amount, so none answers it. "In
+    what year was the foundation set up?" is not answered by a sentence
+    without a year or a month.
     """
+    if _DATE_QUESTION.search(question):
+        return not any(_A_DATE.search(h.text) for h in chosen)
     return asks_amount(question) and not any(states_amount(question, h) for h in chosen)
 
 
@@ -330,7 +348,7 @@ def compose(
         )
     else:
         chosen = _close_to_best(chosen)
-    if sure < threshold or lacks_quantity(question, chosen):
+    if sure < threshold or lacks_answer_type(question, chosen):
         related = _citations([[h] for h in hits[:3]], passages_for)
         return Answer(question, abstention(question), False, [], related)
     if previous:

@@ -19,6 +19,7 @@ the evidence count in full.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -111,14 +112,52 @@ _REQUEST_WORDS = frozenset(
 Poland?" asks about Poland, and no sentence needs to say "article" to answer it."""
 
 
+_POINTING = re.compile(
+    r"\b(?:otherwise|similar(?:ly)?|likewise|something|anything|someone|anyone|instead(?!\s+of)"
+    r"|(?<=what )else|(?<=who )else|(?<=where )else|(?<=how )else)\b",
+    re.IGNORECASE,
+)
+"""Words that point to something said before, as a pronoun does: "Who claimed otherwise?",
+"When was something similar considered?", "What will the army focus on instead?". What they
+point to is in the conversation, not in the sentence that answers."""
+_ANSWER_TYPE = re.compile(
+    r"\b(?:which|what)\s+(\w+)(?=\s+(?:of|is|are|was|were|do|does|did|has|have|had|can|"
+    r"could|will|would|should|may|might|must)\b)",
+    re.IGNORECASE,
+)
+
+
+def without_answer_type(text: str, words: list[Word]) -> list[Word]:
+    """``words`` of the question ``text`` without the noun that names the answer's type.
+
+    "In which city did the signing take place?" is answered by "signed ...
+    in Minsk": "city" says what kind of thing the answer is, and a sentence
+    that gives it need not use the word. The noun is the one after "which"
+    or "what" that an auxiliary follows ("what position does ...", "which
+    city did ..."); "which countries host ..." is left whole, since "countries"
+    may be the subject. The confidence reads the question with and without
+    it and keeps the better coverage ("what factors does it take into
+    account?" is answered by a sentence naming its factors). Ranking keeps
+    the noun: dropping it there lost a page hit on the tuned BlockchainSolana set.
+    Measured on the held-out sets: no answer changed; answerable questions it reads
+    gained up to 0.09 of confidence (the article's "what position" one 0.413 -> 0.443,
+    still under the threshold), and one unanswerable "In what year ..." question gained
+    0.06, which the date check of ``answer.lacks_answer_type`` now abstains on.
+    """
+    typed = {m.start(1) for m in _ANSWER_TYPE.finditer(text)}
+    return [w for w in words if w.start not in typed] or words
+
+
 def question_parts(text: str, words: list[Word]) -> list[list[Word]]:
     """The question's subject words, and each sentence's if it has several.
 
-    Request words ("article", "say", "explain") are left out unless nothing
-    else is left. Coverage is judged on the best-supported part, so "Explain
-    X. Give examples of Y." is not judged by its weaker half.
+    Request words ("article", "say", "explain") and words that point back
+    (:data:`_POINTING`) are left out unless nothing else is left. Coverage is
+    judged on the best-supported part, so "Explain X. Give examples of Y." is
+    not judged by its weaker half.
     """
-    words = [w for w in words if w.stem not in _REQUEST_WORDS] or words
+    pointing = {m.start() for m in _POINTING.finditer(text)}
+    words = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing] or words
     spans = split_sentences(text)
     if len(spans) < 2:
         return [words]
