@@ -169,8 +169,9 @@ class Asker:
         if stored - {identity}:
             raise ModelMismatch(
                 f"collection {self.store.name!r} was embedded with {', '.join(sorted(stored))}, "
-                f"not {identity}; ingest again with this model and backend, or ask with "
-                "those (FOOTNOTES_EMBED_MODEL, FOOTNOTES_EMBED_BACKEND, FOOTNOTES_EMBED_CONTEXT)"
+                f"not {identity}; ingest again with this model, backend and context setting, or "
+                "ask with those (FOOTNOTES_EMBED_MODEL, FOOTNOTES_EMBED_BACKEND, "
+                "FOOTNOTES_EMBED_CONTEXT)"
             )
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
