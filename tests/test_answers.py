@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -533,6 +533,16 @@ def parts() -> tuple[list[SentenceHit], dict[str, PassageHit]]:
     return hits, passages
 
 
+Saying = Callable[[str], list[SentenceHit]]
+
+
+@pytest.fixture
+def saying(parts: Any) -> Saying:
+    """The retrieved sentences, as one sentence of the sample hits that says ``text``."""
+    hits, _ = parts
+    return lambda text: [replace(hits[1], text=text)]
+
+
 def ranked(hits: list[SentenceHit], order: list[int], dense: float = 0.8) -> list[SentenceHit]:
     return [
         replace(h, score=1.0 / (60 + r), dense=dense) for r, h in enumerate(hits[i] for i in order)
@@ -761,20 +771,15 @@ def test_compose_runs_the_encoder_only_when_exact_words_leave_it_open(parts: Any
     assert calls == [[question] + [hits[i].text for i in (1, 2, 3)]]
 
 
-def test_a_date_is_not_an_amount(parts: Any) -> None:
-    hits, _ = parts
-
-    def said(text: str) -> list[SentenceHit]:
-        return [replace(hits[1], text=text)]
-
+def test_a_date_is_not_an_amount(saying: Saying) -> None:
     soldiers = "How many soldiers are stationed in Belarus?"
-    assert lacks_answer_type(soldiers, said("The doctrine was adopted on 19 November."))
-    assert lacks_answer_type(soldiers, said("Talks on the matter have run since 2018."))
-    assert lacks_answer_type(soldiers, said("It was signed on December 6, 2024 in Minsk."))
-    assert not lacks_answer_type(soldiers, said("About 2000 soldiers are stationed there."))
-    assert not lacks_answer_type(soldiers, said("Ten battalions arrived on 6 December."))
-    assert lacks_answer_type(soldiers, said("Talks began on 2024-11-19 and resumed 19/11/2025."))
-    assert lacks_answer_type(soldiers, said("In March 2020 and in the mid-1990s, talks stalled."))
+    assert lacks_answer_type(soldiers, saying("The doctrine was adopted on 19 November."))
+    assert lacks_answer_type(soldiers, saying("Talks on the matter have run since 2018."))
+    assert lacks_answer_type(soldiers, saying("It was signed on December 6, 2024 in Minsk."))
+    assert not lacks_answer_type(soldiers, saying("About 2000 soldiers are stationed there."))
+    assert not lacks_answer_type(soldiers, saying("Ten battalions arrived on 6 December."))
+    assert lacks_answer_type(soldiers, saying("Talks began on 2024-11-19 and resumed 19/11/2025."))
+    assert lacks_answer_type(soldiers, saying("In March 2020 and in the mid-1990s, talks stalled."))
     # Numbers that only look like years or dates are amounts.
     for amount in (
         "Russia sent in 2000 soldiers.",
@@ -783,35 +788,34 @@ def test_a_date_is_not_an_amount(parts: Any) -> None:
         "Up to 12 may be stationed there.",
         "The troops march 20 km a day.",
     ):
-        assert not lacks_answer_type(soldiers, said(amount)), amount
+        assert not lacks_answer_type(soldiers, saying(amount)), amount
     # A year does answer how long something has gone on.
-    assert not lacks_answer_type("How long have they talked?", said("Talks have run since 2018."))
-    assert not lacks_answer_type("Who signed it?", said("The treaty was signed."))
+    assert not lacks_answer_type("How long have they talked?", saying("Talks have run since 2018."))
+    assert not lacks_answer_type("Who signed it?", saying("The treaty was signed."))
     # Amounts said in words: "once", "twice", "hundreds".
     times = "How many times is the key function called?"
-    assert not lacks_answer_type(times, said("The key function is called exactly once per record."))
-    assert not lacks_answer_type(times, said("It is called twice for each record."))
-    assert not lacks_answer_type(soldiers, said("Hundreds of soldiers are stationed there."))
-    assert lacks_answer_type(times, said("The key function is called for each record."))
+    assert not lacks_answer_type(
+        times, saying("The key function is called exactly once per record.")
+    )
+    assert not lacks_answer_type(times, saying("It is called twice for each record."))
+    assert not lacks_answer_type(soldiers, saying("Hundreds of soldiers are stationed there."))
+    assert lacks_answer_type(times, saying("The key function is called for each record."))
 
 
-def test_a_question_for_a_year_or_date_needs_a_sentence_that_gives_one(parts: Any) -> None:
-    hits, _ = parts
-
-    def said(text: str) -> list[SentenceHit]:
-        return [replace(hits[1], text=text)]
-
+def test_a_question_for_a_year_or_date_needs_a_sentence_that_gives_one(
+    saying: Saying,
+) -> None:
     founded = "In what year was the foundation set up?"
-    assert lacks_answer_type(founded, said("The foundation was set up by its members."))
-    assert lacks_answer_type(founded, said("Version 3.11.2 of the foundation's tool is out."))
+    assert lacks_answer_type(founded, saying("The foundation was set up by its members."))
+    assert lacks_answer_type(founded, saying("Version 3.11.2 of the foundation's tool is out."))
     for dated in (
         "The foundation was set up in 2001.",
         "It was set up in the 1990s.",
         "It was set up on 6 December.",
         "It dates from the 19th century.",
     ):
-        assert not lacks_answer_type(founded, said(dated)), dated
-    assert not lacks_answer_type("Who set it up?", said("Its members set it up."))
+        assert not lacks_answer_type(founded, saying(dated)), dated
+    assert not lacks_answer_type("Who set it up?", saying("Its members set it up."))
 
 
 def test_words_matched_by_meaning_count_toward_coverage(
@@ -862,29 +866,30 @@ def test_words_past_the_encoder_limit_have_no_vector(embed_model: HuggingFaceEmb
     assert words[-1].stem == "omega" and words[-1].vector is None
 
 
-def test_request_words_are_not_the_subject_of_a_question() -> None:
-    def subject(text: str) -> list[str]:
-        return [w.stem for w in question_parts(text, content_words(text))[0]]
+def subject_stems(text: str) -> list[str]:
+    """The stems of ``text``'s words that are the subject of the question."""
+    return [w.stem for w in question_parts(text, content_words(text))[0]]
 
-    assert subject("What does the article say about Poland?") == tokenize("Poland")
-    assert subject("Explain, according to the text, the missile range.") == tokenize(
+
+def test_request_words_are_not_the_subject_of_a_question() -> None:
+    assert subject_stems("What does the article say about Poland?") == tokenize("Poland")
+    assert subject_stems("Explain, according to the text, the missile range.") == tokenize(
         "missile range"
     )
     # Nothing but request words: they stay, rather than leaving nothing to cover.
-    assert subject("Summarise the article.") == tokenize("Summarise the article.")
+    assert subject_stems("Summarise the article.") == tokenize("Summarise the article.")
 
 
 def test_words_pointing_back_are_not_the_subject_of_a_question() -> None:
-    def subject(text: str) -> list[str]:
-        return [w.stem for w in question_parts(text, content_words(text))[0]]
-
-    assert subject("Who claimed otherwise?") == tokenize("claimed")
-    assert subject("When was something similar considered?") == tokenize("considered")
-    assert subject("What will the army focus on instead?") == tokenize("army focus")
-    assert subject("Besides level, what else is it called?") == tokenize("besides level called")
+    assert subject_stems("Who claimed otherwise?") == tokenize("claimed")
+    assert subject_stems("When was something similar considered?") == tokenize("considered")
+    assert subject_stems("What will the army focus on instead?") == tokenize("army focus")
+    assert subject_stems("Besides level, what else is it called?") == tokenize(
+        "besides level called"
+    )
     # "instead of" and the else clause name something.
-    assert "instead" in subject("What is used instead of values?")
-    assert subject("Why is the else clause better?") == tokenize("else clause better")
+    assert "instead" in subject_stems("What is used instead of values?")
+    assert subject_stems("Why is the else clause better?") == tokenize("else clause better")
 
 
 def test_the_noun_naming_the_answers_type_can_be_left_out() -> None:
