@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from footnotes.errors import InputError, ModelMismatch, NotFound
 from footnotes.index.answer import Answer, Delta, compose, confidence, evidence
-from footnotes.index.coverage import WordVectors
+from footnotes.index.coverage import POINTING, WordVectors
 from footnotes.index.lexical import tokenize
 from footnotes.index.llm import ModelFailed, Writer
 from footnotes.index.replica import Replica
@@ -103,9 +103,13 @@ def recent_history(history: Sequence[Turn], settings: Settings) -> list[Turn]:
 
 
 def leans_on_context(question: str) -> bool:
-    """Whether ``question`` cannot stand alone: a pronoun ("he", "it", "that"), a
-    leading "and" or "why", or fewer than two words of its own ("Where?")."""
-    return bool(_LEANS_ON_CONTEXT.search(question)) or len(tokenize(question)) < 2
+    """Whether ``question`` cannot stand alone: a pronoun ("he", "it", "that"), a word
+    that points back as one does ("otherwise", "something similar"), a leading "and" or
+    "why", or fewer than two words of its own ("Where?")."""
+    return (
+        bool(_LEANS_ON_CONTEXT.search(question) or POINTING.search(question))
+        or len(tokenize(question)) < 2
+    )
 
 
 def subject(history: Sequence[Turn]) -> list[str]:
@@ -260,8 +264,9 @@ class Asker:
             if not own:  # "Why?", "Is that true?": the conversation's words are the question
                 return question, query, within
             return question, question, fuse(within, self.retriever.retrieve(question, k=k), k)
-        # A question with words of its own may still be a follow-up ("Who claimed
-        # otherwise?"): read alone and in the conversation, the better supported wins.
+        # A question with words of its own and nothing pointing back may still be a
+        # follow-up ("What did Putin announce?" after one on the missiles): read alone and
+        # in the conversation, the better supported wins.
         alone = self.retriever.retrieve(question, k=k)
         within = self.retriever.retrieve(query, k=k)
         if confidence(question, within, self.words_of) > confidence(question, alone, self.words_of):

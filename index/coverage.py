@@ -112,7 +112,7 @@ _REQUEST_WORDS = frozenset(
 Poland?" asks about Poland, and no sentence needs to say "article" to answer it."""
 
 
-_POINTING = re.compile(
+POINTING = re.compile(
     r"\b(?:otherwise|similar(?:ly)?|likewise|something|anything|someone|anyone|instead(?!\s+of)"
     r"|(?<=what )else|(?<=who )else|(?<=where )else|(?<=how )else)\b",
     re.IGNORECASE,
@@ -152,11 +152,11 @@ def question_parts(text: str, words: list[Word]) -> list[list[Word]]:
     """The question's subject words, and each sentence's if it has several.
 
     Request words ("article", "say", "explain") and words that point back
-    (:data:`_POINTING`) are left out unless nothing else is left. Coverage is
+    (:data:`POINTING`) are left out unless nothing else is left. Coverage is
     judged on the best-supported part, so "Explain X. Give examples of Y." is
     not judged by its weaker half.
     """
-    pointing = {m.start() for m in _POINTING.finditer(text)}
+    pointing = {m.start() for m in POINTING.finditer(text)}
     words = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing] or words
     spans = split_sentences(text)
     if len(spans) < 2:
