@@ -25,14 +25,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from footnotes.index.coverage import (
-    Word,
-    WordsOf,
-    WordVectors,
-    coverage,
-    question_parts,
-    without_answer_type,
-)
+from footnotes.index.coverage import Word, WordsOf, WordVectors, coverage, question_parts
 from footnotes.index.lexical import tokenize
 from footnotes.index.rerank import answering_order
 from footnotes.index.retrieve import Retrieval
@@ -249,10 +242,7 @@ def confidence(
     for hit, hit_words in zip(hits, words[1:]):
         evidence.setdefault(hit.document_id, []).extend(hit_words)
     idf = retrieval.idf
-    untyped = without_answer_type(asked, words[0])
     parts = question_parts(asked, words[0])
-    if len(untyped) < len(words[0]):
-        parts += question_parts(asked, untyped)
     covered = max(
         (
             coverage(part, found[document], evidence.get(document, []), idf)

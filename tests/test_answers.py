@@ -52,7 +52,6 @@ from footnotes.index.coverage import (
     content_words,
     coverage,
     question_parts,
-    without_answer_type,
 )
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
 from footnotes.index.lexical import LexicalIndex, tokenize
@@ -909,20 +908,6 @@ def test_words_pointing_back_are_not_the_subject_of_a_question() -> None:
     # "instead of" and the else clause name something.
     assert "instead" in subject_stems("What is used instead of values?")
     assert subject_stems("Why is the else clause better?") == tokenize("else clause better")
-
-
-def test_the_noun_naming_the_answers_type_can_be_left_out() -> None:
-    def untyped(text: str) -> list[str]:
-        return [w.stem for w in without_answer_type(text, content_words(text))]
-
-    assert untyped("In which city did the signing take place?") == tokenize("signing take place")
-    assert untyped("What position does Alexander Volfovich hold?") == tokenize(
-        "Alexander Volfovich hold"
-    )
-    # A noun that a verb follows may be the subject: it stays.
-    host = "Which countries host the NATO units?"
-    assert untyped(host) == tokenize(host)
-    assert untyped("What position?") == tokenize("position")
 
 
 def test_each_sentence_of_a_question_is_also_judged_alone() -> None:
