@@ -33,6 +33,8 @@ from footnotes.index.store import PassageHit, SentenceHit
 from footnotes.ingest.headings import md_heading
 
 _BULLET = re.compile(r"[\u2022\u25aa\u25cf\u2023\u2043*\-\u2013]\s+")
+_FIELD = re.compile(r":?[^\W\d_][\w -]{0,30}:[ \t]+\S")
+"""A field: a label of a few words, a colon and its value (reStructuredText's ``:Author:``)."""
 _OWN_REFERENCE = re.compile(r"\[(\d{1,4})\]")
 _QUANTITY_QUESTION = re.compile(
     r"\b(?:how (?:many|much|long|far|old|big|large)|population|price|cost|percentage|"
@@ -239,6 +241,8 @@ def confidence(
     evidence: dict[str, list[Word]] = {}
     for hit in hits[:EXACT_DEPTH]:
         found.setdefault(hit.document_id, set()).update(tokenize(hit.text))
+        if hit.document_id in retrieval.named:  # the question names it by its title
+            found[hit.document_id].update(tokenize(hit.title))
     for hit, hit_words in zip(hits, words[1:]):
         evidence.setdefault(hit.document_id, []).extend(hit_words)
     idf = retrieval.idf
@@ -322,7 +326,7 @@ def compose(
         # are at most 1: the encoder runs only for the questions exact words leave undecided.
         sure = confidence(asked, retrieval, words_of, by_clause=True)
     chosen = _select(
-        answering_order(asked, hits, retrieval.idf),
+        answering_order(asked, hits, retrieval.idf, retrieval.named),
         retrieval.following,
         max_sentences * (3 if asks_reason(question) else 1),
     )
@@ -374,17 +378,22 @@ def evidence(
     answering order (:func:`rerank.answering_order`), each a citation with exact offsets:
     what a language model is given to answer from."""
     chosen = _select(
-        answering_order(asked, retrieval.hits, retrieval.idf), retrieval.following, limit
+        answering_order(asked, retrieval.hits, retrieval.idf, retrieval.named),
+        retrieval.following,
+        limit,
     )
     return _citations([[h] for h in chosen], passages_for)
 
 
 def _states_something(hit: SentenceHit) -> bool:
     """Headings, fragments and questions in the text answer nothing. A heading is known by
-    its length, or by being its passage's section heading ("When to use logging")."""
+    its length, or by being its passage's section heading ("When to use logging"); a
+    short field (":Author: A. Name") is a statement."""
     text = hit.text.rstrip()
     if hit.section and _unmarked(text) == hit.section.strip():
         return False
+    if _FIELD.match(text):  # ":Author: A. Name", "Version: 2.1": a labelled value
+        return True
     return len(text.split()) >= 4 and not text.endswith("?")
 
 

@@ -122,16 +122,22 @@ POINTING = re.compile(
 point to is in the conversation, not in the sentence that answers."""
 
 
-def question_parts(text: str, words: list[Word]) -> list[list[Word]]:
+def question_parts(
+    text: str, words: list[Word], titled: frozenset[str] = frozenset()
+) -> list[list[Word]]:
     """The question's subject words, and each sentence's if it has several.
 
     Request words ("article", "say", "explain") and words that point back
-    (:data:`POINTING`) are left out unless nothing else is left. Coverage is
+    (:data:`POINTING`) are left out unless nothing else is left but the
+    ``titled`` stems, the title of a document the question names: "Who is the
+    author of the Regular Expression HOWTO?" asks for its author. Coverage is
     judged on the best-supported part, so "Explain X. Give examples of Y." is
     not judged by its weaker half.
     """
     pointing = {m.start() for m in POINTING.finditer(text)}
-    words = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing] or words
+    subject = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing]
+    if any(w.stem not in titled for w in subject):
+        words = subject
     spans = split_sentences(text)
     if len(spans) < 2:
         return [words]

@@ -18,11 +18,14 @@ that bm25s used, so the ranking is the one measured before: the same page
 hit on BlockchainSolana, BM25 alone and fused (``benchmarks/retrieval.py``,
 same run). Words are our own tokens (Snowball stems, stopwords dropped;
 :func:`tokenize`), stored as text for FTS5's plain ``unicode61`` tokenizer,
-so BM25 and word coverage agree on what a word is.
+so BM25 and word coverage agree on what a word is. Documents' titles have a
+table of their own, so that a question naming one ("... the Logging HOWTO?") is
+recognised by one FTS5 query (:meth:`LexicalIndex.named`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import sqlite3
@@ -80,6 +83,11 @@ def tokenize(text: str) -> list[str]:
     return stem([word for _, _, word in content_spans(text)])
 
 
+def _capitalised(text: str) -> set[str]:
+    """The stems of ``text``'s content words written with a capital."""
+    return set(_terms(stem([w for a, _, w in content_spans(text) if text[a].isupper()])))
+
+
 def _terms(tokens: Iterable[str]) -> list[str]:
     """Tokens as FTS5 ``unicode61`` reads them back: one term each, nothing dropped.
 
@@ -91,9 +99,12 @@ def _terms(tokens: Iterable[str]) -> list[str]:
 
 _COLUMNS = "id, document_id, passage_id, position, title, section, page, start, end_, text"
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped whenever the tables change: an index file of another version is derived data of
 an older shape, so it is emptied and rebuilt from the store (``PRAGMA user_version``)."""
+
+NAMED_LIMIT = 2
+"""At most this many documents a question names by one title (:meth:`LexicalIndex.named`)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sentences (
@@ -112,6 +123,9 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE INDEX IF NOT EXISTS sentences_by_document ON sentences (document_id, position);
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5 (tokens, tokenize = 'unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS vocabulary USING fts5vocab (terms, row);
+CREATE VIRTUAL TABLE IF NOT EXISTS titles USING fts5 (
+    document_id UNINDEXED, title UNINDEXED, tokens, tokenize = 'unicode61'
+);
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL,
@@ -153,7 +167,7 @@ class LexicalIndex:
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 tables = db.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
-                    "'sqlite_%' AND name NOT LIKE 'terms_%'"
+                    "'sqlite_%' AND name NOT LIKE 'terms_%' AND name NOT LIKE 'titles_%'"
                 ).fetchall()
                 for (table,) in tables:
                     db.execute(f'DROP TABLE IF EXISTS "{table}"')
@@ -217,7 +231,16 @@ class LexicalIndex:
         content hash, model and ``reading``, as ``DocumentRecord.version``)."""
         with self._transaction() as db:
             self._delete(db, document_id)
-            count, tokens = self._insert(db, rows)
+            rows = iter(rows)
+            first = next(rows, None)
+            count, tokens = self._insert(
+                db, [] if first is None else itertools.chain([first], rows)
+            )
+            if first is not None and first.title:
+                db.execute(
+                    "INSERT INTO titles (document_id, title, tokens) VALUES (?, ?, ?)",
+                    (document_id, first.title, " ".join(_terms(tokenize(first.title)))),
+                )
             db.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
                 (document_id, content_hash, embed_model, count, tokens, reading),
@@ -237,7 +260,15 @@ class LexicalIndex:
     def reset(self) -> None:
         """Forget everything (the store this index followed is not the one it follows now)."""
         with self._transaction() as db:
-            for table in ("sentences", "terms", "documents", "models", "state", "applied"):
+            for table in (
+                "sentences",
+                "terms",
+                "titles",
+                "documents",
+                "models",
+                "state",
+                "applied",
+            ):
                 db.execute(f"DELETE FROM {table}")
 
     @staticmethod
@@ -266,6 +297,7 @@ class LexicalIndex:
             (document_id,),
         )
         db.execute("DELETE FROM sentences WHERE document_id = ?", (document_id,))
+        db.execute("DELETE FROM titles WHERE document_id = ?", (document_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
 
     @staticmethod
@@ -370,16 +402,24 @@ class LexicalIndex:
         (BlockchainSolana page hit at top 1 / 5: 0.828 / 0.983, against
         0.793 / 0.966 for FTS5's own order; ``benchmarks/retrieval.py``).
         """
-        asked = _terms(tokenize(query))
+        return self.search_words(tokenize(query), k)
+
+    def search_words(
+        self, words: Sequence[str], k: int, within: Sequence[str] = ()
+    ) -> list[SentenceHit]:
+        """:meth:`search` for a query's words (:func:`tokenize`); ``within``: only these
+        documents' sentences."""
+        asked = _terms(words)
         terms = sorted(set(asked))
         if not terms or k < 1:
             return []
         db = self._db()
         match = " OR ".join(f'"{t}"' for t in terms)
+        only = f" AND s.document_id IN ({','.join('?' * len(within))})" if within else ""
         got = db.execute(
             f"SELECT {_prefixed('s.')}, terms.tokens FROM terms JOIN sentences s "
-            "ON s.rowid = terms.rowid WHERE terms MATCH ? ORDER BY bm25(terms) LIMIT ?",
-            (match, k * POOL_FACTOR),
+            f"ON s.rowid = terms.rowid WHERE terms MATCH ?{only} ORDER BY bm25(terms) LIMIT ?",
+            (match, *within, k * POOL_FACTOR),
         ).fetchall()
         if not got:
             return []
@@ -399,6 +439,31 @@ class LexicalIndex:
             scored.append(_row(r, score))
         scored.sort(key=lambda h: -h.lexical)
         return scored[:k]
+
+    def named(self, query: str, limit: int = NAMED_LIMIT) -> dict[str, frozenset[str]]:
+        """The documents ``query`` names, each with its title's stems: those whose title's
+        every word (stem) it uses, capitalised where the title's is, of the longest such
+        titles; none when more than ``limit`` documents share those (many are titled
+        "Introduction").
+
+        "Who is the author of the Regular Expression HOWTO?" names the document titled
+        "Regular Expression HOWTO"; "a module" does not name the chapter "Modules"."""
+        asked = set(_terms(tokenize(query)))
+        if not asked:
+            return {}
+        got = self._db().execute(
+            "SELECT document_id, title, tokens FROM titles WHERE titles MATCH ?",
+            (" OR ".join(f'"{t}"' for t in sorted(asked)),),
+        )
+        capitals = _capitalised(query)
+        named = {
+            str(d): frozenset(str(t).split())
+            for d, title, t in got
+            if set(str(t).split()) <= asked and _capitalised(str(title)) <= capitals
+        }
+        longest = max((len(t) for t in named.values()), default=0)
+        named = {d: t for d, t in named.items() if len(t) == longest}
+        return named if len(named) <= limit else {}
 
     def _df(self, term: str) -> int:
         got = self._db().execute("SELECT doc FROM vocabulary WHERE term = ?", (term,)).fetchone()

@@ -42,19 +42,27 @@ worse (see the module's docstring)."""
 
 
 def answering_order(
-    asked: str, hits: list[SentenceHit], idf: Callable[[str], float]
+    asked: str,
+    hits: list[SentenceHit],
+    idf: Callable[[str], float],
+    named: frozenset[str] = frozenset(),
 ) -> list[SentenceHit]:
     """``hits`` (fused order) with the :data:`LEADING` best by dense similarity plus
-    :func:`stated` first (the first of equals first); the others keep their fused order."""
+    :func:`stated` first (the first of equals first); the others keep their fused order.
+    A sentence of a document in ``named`` (named by its title) states its title too."""
     if not hits:
         return hits
-    words = question_parts(asked, content_words(asked))[0]
-    scores = {h.id: h.dense + stated(words, h, idf) for h in hits}
+    titled = frozenset(t for h in hits if h.document_id in named for t in tokenize(h.title))
+    words = question_parts(asked, content_words(asked), titled)[0]
+    scores = {h.id: h.dense + stated(words, h, idf, h.document_id in named) for h in hits}
     first = sorted(hits, key=lambda h: -scores[h.id])[:LEADING]
     return [*first, *(h for h in hits if h not in first)]
 
 
-def stated(words: list[Word], hit: SentenceHit, idf: Callable[[str], float]) -> float:
+def stated(
+    words: list[Word], hit: SentenceHit, idf: Callable[[str], float], titled: bool = False
+) -> float:
     """The IDF-weighted share of the question's ``words`` whose stems the sentence or its
-    section heading states, in [0, 1]."""
-    return coverage(words, set(tokenize(f"{hit.text} {hit.section or ''}")), [], idf)
+    section heading (and, ``titled``, its document's title) states, in [0, 1]."""
+    context = f"{hit.text} {hit.section or ''} {hit.title if titled else ''}"
+    return coverage(words, set(tokenize(context)), [], idf)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from footnotes.index.embedding import single_thread
+from footnotes.index.lexical import tokenize
 from footnotes.index.replica import Replica
 from footnotes.index.store import SentenceHit
 from footnotes.settings import Settings
@@ -39,6 +40,14 @@ RRF_K = 60
 _CLAUSE_BREAK = re.compile(r"\s*(?:[,;:()\u2013\u2014]|\s-\s)\s*")
 CLAUSE_WORDS = 5
 """A clause shorter than this is joined to the one before it."""
+
+
+_PIECE = re.compile(r"[^\W_]+|[\W_]+")
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """The spans of ``text``'s words and of what lies between them, in order."""
+    return [m.span() for m in _PIECE.finditer(text)]
 
 
 def clauses(sentence: str) -> list[str]:
@@ -72,6 +81,8 @@ class Retrieval:
     """For each hit, the next sentence of its passage, if there is one."""
     clause_similarity: Callable[[list[str]], list[float]] | None = None
     """The query's best cosine to a clause of each text (:func:`clauses`), by the encoder."""
+    named: frozenset[str] = frozenset()
+    """The documents the query names by their title (``LexicalIndex.named``)."""
 
 
 def fuse(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
@@ -94,6 +105,7 @@ def fuse(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
         first,
         hits=[replace(best[i], score=fused[i]) for i in ranked],
         following={**second.following, **first.following},
+        named=first.named | second.named,
     )
 
 
@@ -110,13 +122,35 @@ class Retriever:
         self.settings = settings
 
     def retrieve(self, query: str, k: int = 20) -> Retrieval:
-        """The ``k`` best sentences for ``query``, each with dense, lexical and fused scores."""
+        """The ``k`` best sentences for ``query``, each with dense, lexical and fused scores.
+
+        A query that names a document by its title ("Who is the author of the Regular
+        Expression HOWTO?") is read a second time without the title's words, within that
+        document, and the two readings are fused (:func:`fuse`): every sentence there is
+        about its title, so what tells them apart is the rest ("Who is the author of?"),
+        which the whole question's vector hardly holds."""
+        whole = self._search(query, k)
+        named = self.replica.lexical.named(query)
+        if not named:
+            return whole
+        titled = set().union(*named.values())
+        rest = "".join(
+            query[a:b] if not any(t in titled for t in tokenize(query[a:b])) else ""
+            for a, b in _pieces(query)
+        )
+        if not tokenize(rest):
+            return replace(whole, named=frozenset(named))
+        within = self._search(" ".join(rest.split()), k, within=sorted(named))
+        return replace(fuse(whole, within, k), named=frozenset(named))
+
+    def _search(self, query: str, k: int, within: list[str] | None = None) -> Retrieval:
+        """Dense and BM25 hits for ``query`` fused by rank; ``within``: only in those documents."""
         store, lexical = self.replica.store, self.replica.lexical
         depth = max(k, self.settings.candidates)
         with single_thread():
             embedding = self.embed_model.get_query_embedding(query)
-        dense_hits = self._current(store.search_sentences(embedding, depth))
-        lexical_hits = lexical.search(query, depth)
+        dense_hits = self._current(store.search_sentences(embedding, depth, within))
+        lexical_hits = lexical.search_words(tokenize(query), depth, within or ())
 
         fused: dict[str, float] = {}
         by_id: dict[str, SentenceHit] = {}

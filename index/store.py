@@ -429,13 +429,17 @@ class Store:
     # --- reads for retrieval ---------------------------------------------
 
     @reachable
-    def search_sentences(self, embedding: Sequence[float], k: int) -> list[SentenceHit]:
-        """The ``k`` sentences most similar to ``embedding`` (cosine in ``dense``)."""
+    def search_sentences(
+        self, embedding: Sequence[float], k: int, within: Sequence[str] | None = None
+    ) -> list[SentenceHit]:
+        """The ``k`` sentences most similar to ``embedding`` (cosine in ``dense``); ``within``:
+        only those of these documents."""
         import numpy as np
 
         got = self._sentences.query(
             query_embeddings=np.asarray([embedding], dtype=np.float32),
             n_results=k,
+            where=cast("Any", {"document_id": {"$in": list(within)}}) if within else None,
             include=cast("Any", ["documents", "metadatas", "distances"]),
         )
         return [

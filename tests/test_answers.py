@@ -461,6 +461,79 @@ def test_lexical_index_follows_update_and_remove(
     assert not doc_b_ids(asker.retriever.retrieve("zorblax"))
 
 
+GUIDE = """Widget Assembly Guide
+=====================
+
+:Author: Jane Moreau
+
+Widgets are assembled from three parts: a frame, a spring and a dial.
+The frame is cut from aluminium sheet and bent at both ends.
+The spring is wound twelve times around a steel pin before it is fitted.
+The dial is glued last, once the frame has cooled for an hour.
+A finished widget is tested by turning its dial through a full circle.
+"""
+
+REPORTS = """Gadget reports
+==============
+
+Every author of a gadget report signs it at the end of the last page.
+Reports are filed with the workshop clerk on the first Monday of each month.
+"""
+
+
+def titled(document_id: str, title: str, *texts: str) -> list[SentenceHit]:
+    return [
+        SentenceHit(f"{document_id}:{i}", document_id, document_id, i, title, None, None, 0, 1, t)
+        for i, t in enumerate(texts)
+    ]
+
+
+def test_a_question_names_a_document_by_its_title() -> None:
+    index = LexicalIndex()
+    index.replace_document("regex", "h1", "m", titled("regex", "Regular Expression HOWTO", "x"))
+    index.replace_document("modules", "h2", "m", titled("modules", "Modules", "A module."))
+    for n in range(3):
+        index.replace_document(f"intro{n}", "h", "m", titled(f"intro{n}", "Introduction", "y"))
+
+    named = index.named("Who is the author of the Regular Expression HOWTO?")
+    assert named == {"regex": frozenset({"regular", "express", "howto"})}
+    assert index.named("Which regular expressions does the HOWTO show?") == {}  # not all words
+    assert index.named("What happens when a module is imported?") == {}  # not as written
+    assert set(index.named("What do the Modules cover?")) == {"modules"}
+    assert index.named("What is in the Introduction?") == {}  # three documents have that title
+
+    index.replace_document("regex", "h3", "m", titled("regex", "Pattern Guide", "x"))
+    assert index.named("Who is the author of the Regular Expression HOWTO?") == {}
+    assert set(index.named("Who wrote the Pattern Guide?")) == {"regex"}
+    index.remove_document("regex")
+    assert index.named("Who wrote the Pattern Guide?") == {}
+
+
+def test_a_question_naming_a_document_is_answered_from_it(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "guide.rst").write_text(GUIDE, encoding="utf-8")
+    (folder / "reports.rst").write_text(REPORTS, encoding="utf-8")
+    store = Store.from_settings(settings)
+    Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
+    asker = Asker(Replica.open(store, settings), embed_model, settings)
+
+    # Every sentence of the guide is about widgets; what the question asks of it is the
+    # rest: its author, stated by a field of three words.
+    answer = asker.ask("Who is the author of the Widget Assembly Guide?")
+    check_answer(answer, store, settings)
+    assert answer.answered
+    assert answer.citations[0].quote.startswith(":Author: Jane Moreau")
+    assert asker.retriever.retrieve("Who is the author of the Widget Assembly Guide?").named == {
+        "guide.rst"
+    }
+    # Not named, the guide's words are asked about as any others.
+    plain = asker.retriever.retrieve("How many times is the widget spring wound?")
+    assert plain.named == frozenset()
+
+
 def test_restarted_asker_answers_alike_without_embedding_documents(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
 ) -> None:
