@@ -326,7 +326,7 @@ def compose(
         # are at most 1: the encoder runs only for the questions exact words leave undecided.
         sure = confidence(asked, retrieval, words_of, by_clause=True)
     chosen = _select(
-        answering_order(asked, hits, retrieval.idf, retrieval.named),
+        answering_order(asked, hits, retrieval.idf, retrieval.named, retrieval.preceding),
         retrieval.following,
         max_sentences * (3 if asks_reason(question) else 1),
     )
@@ -378,7 +378,7 @@ def evidence(
     answering order (:func:`rerank.answering_order`), each a citation with exact offsets:
     what a language model is given to answer from."""
     chosen = _select(
-        answering_order(asked, retrieval.hits, retrieval.idf, retrieval.named),
+        answering_order(asked, retrieval.hits, retrieval.idf, retrieval.named, retrieval.preceding),
         retrieval.following,
         limit,
     )

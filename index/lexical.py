@@ -475,14 +475,21 @@ class LexicalIndex:
 
     def following(self, ids: Sequence[str]) -> dict[str, SentenceHit]:
         """For each sentence id, the next sentence of its passage, where there is one."""
+        return self._beside(ids, 1)
+
+    def preceding(self, ids: Sequence[str]) -> dict[str, SentenceHit]:
+        """For each sentence id, the sentence before it in its passage, where there is one."""
+        return self._beside(ids, -1)
+
+    def _beside(self, ids: Sequence[str], step: int) -> dict[str, SentenceHit]:
         out: dict[str, SentenceHit] = {}
         db = self._db()
         for sid in ids:
             got = db.execute(
                 f"SELECT {_prefixed('n.')} FROM sentences s JOIN sentences n "
-                "ON n.document_id = s.document_id AND n.position = s.position + 1 "
+                "ON n.document_id = s.document_id AND n.position = s.position + ? "
                 "WHERE s.id = ? AND n.passage_id = s.passage_id",
-                (sid,),
+                (step, sid),
             ).fetchone()
             if got is not None:
                 out[sid] = _row(got)

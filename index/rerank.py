@@ -7,7 +7,10 @@ asks about. The composer and the language model's evidence therefore put
 first the candidate with the best dense similarity to the question plus the
 question's word coverage by the sentence read with its section heading (the
 IDF-weighted share of the question's content stems it states, as
-:func:`coverage.coverage` with exact matches only). It needs no encoder call.
+:func:`coverage.coverage` with exact matches only). A sentence that opens by
+pointing back ("This remapping can be disabled with ...") is read with the
+sentence before it, which names what it is about; a sentence of a document
+the question names by title states that title. It needs no encoder call.
 Only the best two move (:data:`LEADING`): the others keep their fused order,
 and any is cited only when nearly as relevant as the best
 (``answer._close_to_best``). Ordering them all by that score favours long
@@ -28,11 +31,16 @@ neither is available offline here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 
 from footnotes.index.coverage import Word, content_words, coverage, question_parts
 from footnotes.index.lexical import tokenize
 from footnotes.index.store import SentenceHit
+
+_POINTS_BACK = re.compile(
+    r"\s*(?:This|These|That|Those|Such|It|Its|They|Their|Them|He|She|His|Her)\b"
+)
 
 LEADING = 2
 """How many candidates move to the front. Two measured better than one on the tuned
@@ -46,6 +54,7 @@ def answering_order(
     hits: list[SentenceHit],
     idf: Callable[[str], float],
     named: frozenset[str] = frozenset(),
+    preceding: Mapping[str, SentenceHit] | None = None,
 ) -> list[SentenceHit]:
     """``hits`` (fused order) with the :data:`LEADING` best by dense similarity plus
     :func:`stated` first (the first of equals first); the others keep their fused order.
@@ -54,15 +63,26 @@ def answering_order(
         return hits
     titled = frozenset(t for h in hits if h.document_id in named for t in tokenize(h.title))
     words = question_parts(asked, content_words(asked), titled)[0]
-    scores = {h.id: h.dense + stated(words, h, idf, h.document_id in named) for h in hits}
+    before = preceding or {}
+    scores = {
+        h.id: h.dense + stated(words, h, idf, h.document_id in named, before.get(h.id))
+        for h in hits
+    }
     first = sorted(hits, key=lambda h: -scores[h.id])[:LEADING]
     return [*first, *(h for h in hits if h not in first)]
 
 
 def stated(
-    words: list[Word], hit: SentenceHit, idf: Callable[[str], float], titled: bool = False
+    words: list[Word],
+    hit: SentenceHit,
+    idf: Callable[[str], float],
+    titled: bool = False,
+    before: SentenceHit | None = None,
 ) -> float:
     """The IDF-weighted share of the question's ``words`` whose stems the sentence or its
-    section heading (and, ``titled``, its document's title) states, in [0, 1]."""
+    section heading (and, ``titled``, its document's title) states, in [0, 1]. A sentence
+    that opens by pointing back ("This remapping ...") is read with the one ``before`` it."""
     context = f"{hit.text} {hit.section or ''} {hit.title if titled else ''}"
+    if before is not None and _POINTS_BACK.match(hit.text):
+        context += f" {before.text}"
     return coverage(words, set(tokenize(context)), [], idf)

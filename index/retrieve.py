@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,6 +83,8 @@ class Retrieval:
     """The query's best cosine to a clause of each text (:func:`clauses`), by the encoder."""
     named: frozenset[str] = frozenset()
     """The documents the query names by their title (``LexicalIndex.named``)."""
+    preceding: dict[str, SentenceHit] = field(default_factory=dict)
+    """For each hit, the sentence before it in its passage, if there is one."""
 
 
 def fuse(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
@@ -106,6 +108,7 @@ def fuse(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
         hits=[replace(best[i], score=fused[i]) for i in ranked],
         following={**second.following, **first.following},
         named=first.named | second.named,
+        preceding={**second.preceding, **first.preceding},
     )
 
 
@@ -205,6 +208,7 @@ class Retriever:
             lexical.idf_function(),
             lexical.following([h.id for h in hits]),
             clause_similarity,
+            preceding=lexical.preceding([h.id for h in hits]),
         )
 
     def _current(self, hits: list[SentenceHit]) -> list[SentenceHit]:

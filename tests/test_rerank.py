@@ -41,3 +41,42 @@ def test_a_sections_heading_counts_toward_what_a_sentence_states() -> None:
     ]
     assert answering_order(question, fused, _idf)[0].id == "s1"
     assert answering_order(question, [], _idf) == []
+
+
+def test_a_sentence_that_points_back_is_read_with_the_one_before_it() -> None:
+    question = "Which option turns off the automatic remapping?"
+    before = _hit(0, "But now the pickler will automatically remap the old names.", 0.75)
+    answer = _hit(
+        1,
+        "This remapping is turned on by default but can be turned off with the fix_imports option.",
+        0.5,
+    )
+    fused = [before, answer]
+    # Alone, the answer states as much of the question as the sentence before it does.
+    assert answering_order(question, fused, _idf)[0].id == "s0"
+    assert answering_order(question, fused, _idf, preceding={"s1": before})[0].id == "s1"
+    # A sentence that does not open by pointing back is read alone.
+    plain = _hit(1, answer.text.replace("This remapping", "Remapping"), 0.5)
+    assert answering_order(question, [before, plain], _idf, preceding={"s1": before})[0].id == "s0"
+
+
+def test_a_named_documents_title_counts_toward_what_its_sentences_state() -> None:
+    question = "Who is the author of the Widget Guide?"
+    other = SentenceHit(
+        "o",
+        "other",
+        "p2",
+        0,
+        "Gadget notes",
+        None,
+        None,
+        0,
+        9,
+        "The widget guide is printed in blue.",
+        dense=0.5,
+    )
+    field = SentenceHit(
+        "f", "guide", "p1", 0, "Widget Guide", None, None, 0, 9, ":Author: Jane Moreau", dense=0.3
+    )
+    assert answering_order(question, [other, field], _idf)[0].id == "o"
+    assert answering_order(question, [other, field], _idf, named=frozenset({"guide"}))[0].id == "f"
