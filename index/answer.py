@@ -27,7 +27,7 @@ from pydantic import ConfigDict
 
 from footnotes.index.coverage import Word, WordsOf, WordVectors, coverage, question_parts
 from footnotes.index.lexical import tokenize
-from footnotes.index.rerank import answering_order
+from footnotes.index.rerank import answering_order, stands_for_another
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import PassageHit, SentenceHit
 from footnotes.ingest.headings import md_heading
@@ -347,7 +347,24 @@ def compose(
         return Answer(question, abstention(question), False, [], related)
     if previous:
         chosen = _adding_to(chosen, previous)
+    chosen = _with_antecedents(chosen, retrieval.preceding)
     return quoted(question, _citations(_group(chosen), passages_for))
+
+
+def _with_antecedents(
+    chosen: list[SentenceHit], preceding: dict[str, SentenceHit]
+) -> list[SentenceHit]:
+    """Each chosen sentence whose subject is a pronoun ("It allows us to ...") with the
+    sentence before it, which says what "it" is: quoted alone, it cannot be checked."""
+    out: list[SentenceHit] = []
+    ids = {h.id for h in chosen}
+    for hit in chosen:
+        before = preceding.get(hit.id)
+        if before is not None and before.id not in ids and stands_for_another(hit.text):
+            out.append(before)
+            ids.add(before.id)
+        out.append(hit)
+    return out
 
 
 def _adding_to(chosen: list[SentenceHit], previous: str) -> list[SentenceHit]:

@@ -101,11 +101,13 @@ def _with_vectors(
     return out
 
 
-_REQUEST_WORDS = frozenset(
+_REQUEST_NOUNS = frozenset(stem(["article", "document", "documents", "text", "author", "authors"]))
+"""Request words that name the document or its author: when the question names the
+document by its title and asks nothing else, they are what it asks for."""
+_REQUEST_WORDS = _REQUEST_NOUNS | frozenset(
     stem(
-        """article document documents text author authors say says said tell mention mentions
-        mentioned explain describe summarise summarize according discuss discusses discussed
-        write writes wrote written""".split()  # noqa: SIM905
+        """say says said tell mention mentions mentioned explain describe summarise summarize
+        according discuss discusses discussed write writes wrote written""".split()  # noqa: SIM905
     )
 )
 """Words that describe the asking, not the subject: "What does the article say about
@@ -128,16 +130,18 @@ def question_parts(
     """The question's subject words, and each sentence's if it has several.
 
     Request words ("article", "say", "explain") and words that point back
-    (:data:`POINTING`) are left out unless nothing else is left but the
-    ``titled`` stems, the title of a document the question names: "Who is the
-    author of the Regular Expression HOWTO?" asks for its author. Coverage is
+    (:data:`POINTING`) are left out unless nothing else is left; when only the
+    ``titled`` stems are (the title of a document the question names), the
+    request nouns stay: "Who is the author of the Regular Expression HOWTO?"
+    asks for its author, while "Who wrote ...?" does not ask for a "wrote". Coverage is
     judged on the best-supported part, so "Explain X. Give examples of Y." is
     not judged by its weaker half.
     """
     pointing = {m.start() for m in POINTING.finditer(text)}
     subject = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing]
-    if any(w.stem not in titled for w in subject):
-        words = subject
+    if subject and all(w.stem in titled for w in subject):
+        subject = [w for w in words if w in subject or w.stem in _REQUEST_NOUNS]
+    words = subject or words
     spans = split_sentences(text)
     if len(spans) < 2:
         return [words]

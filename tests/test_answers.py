@@ -757,6 +757,34 @@ def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None
     assert answer.answer == f"{first.quote} [1] {hits[4].text} [2]"
 
 
+def test_a_cited_sentence_whose_subject_is_a_pronoun_is_quoted_with_the_one_before(
+    parts: Any,
+) -> None:
+    hits, passages = parts
+    idf = LexicalIndex.of_texts([h.text for h in hits]).idf
+    before = {b.id: a for a, b in pairwise(hits) if a.passage_id == b.passage_id}
+
+    def answer(order: list[int], preceding: dict[str, SentenceHit]) -> Answer:
+        retrieval = Retrieval(ranked(hits, order), idf, following(hits), preceding=preceding)
+        question = "How are transactions ordered with a verifiable clock?"
+        return compose(
+            question,
+            question,
+            retrieval,
+            lambda ids: {i: passages[i] for i in ids if i in passages},
+            EXACT_WORDS,
+            threshold=0.0,
+            max_sentences=1,
+        )
+
+    # "It orders them ..." is cited from "Solana processes ...", which says what "it" is.
+    quoted = answer([2], before)
+    assert [(c.start, c.end) for c in quoted.citations] == [(hits[1].start, hits[2].end)]
+    assert answer([2], {}).citations[0].quote == hits[2].text  # nothing known before it
+    # A sentence with a subject of its own is quoted alone.
+    assert answer([3], before).citations[0].quote == hits[3].text
+
+
 def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> None:
     hits, passages = parts
     lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
@@ -969,6 +997,22 @@ def test_request_words_are_not_the_subject_of_a_question() -> None:
     )
     # Nothing but request words: they stay, rather than leaving nothing to cover.
     assert subject_stems("Summarise the article.") == tokenize("Summarise the article.")
+
+
+def test_a_named_documents_author_is_the_subject_when_nothing_else_is_asked() -> None:
+    def stems(question: str, title: str) -> list[str]:
+        titled = frozenset(tokenize(title))
+        return [w.stem for w in question_parts(question, content_words(question), titled)[0]]
+
+    assert stems("Who is the author of the Logging HOWTO?", "Logging HOWTO") == tokenize(
+        "author Logging HOWTO"
+    )
+    # Asking for the writing, not a word: "wrote" is not what a sentence must say.
+    assert stems("Who wrote the Logging HOWTO?", "Logging HOWTO") == tokenize("Logging HOWTO")
+    # With something else asked, the author is the asking again.
+    assert stems(
+        "What does the author of the Logging HOWTO say about levels?", "Logging HOWTO"
+    ) == tokenize("Logging HOWTO levels")
 
 
 def test_words_pointing_back_are_not_the_subject_of_a_question() -> None:
