@@ -42,12 +42,14 @@ CLAUSE_WORDS = 5
 """A clause shorter than this is joined to the one before it."""
 
 
-_PIECE = re.compile(r"[^\W_]+|[\W_]+")
+_WORD = re.compile(r"[^\W_]+")
 
 
-def _pieces(text: str) -> list[tuple[int, int]]:
-    """The spans of ``text``'s words and of what lies between them, in order."""
-    return [m.span() for m in _PIECE.finditer(text)]
+def without_words(text: str, stems: set[str]) -> str:
+    """``text`` without its words whose stem is in ``stems``: "Who is the author of the
+    Regular Expression HOWTO?" without its title's is "Who is the author of the ?"."""
+    kept = _WORD.sub(lambda m: "" if set(tokenize(m.group())) & stems else m.group(), text)
+    return " ".join(kept.split())
 
 
 def clauses(sentence: str) -> list[str]:
@@ -136,14 +138,10 @@ class Retriever:
         named = self.replica.lexical.named(query)
         if not named:
             return whole
-        titled = set().union(*named.values())
-        rest = "".join(
-            query[a:b] if not any(t in titled for t in tokenize(query[a:b])) else ""
-            for a, b in _pieces(query)
-        )
+        rest = without_words(query, set().union(*named.values()))
         if not tokenize(rest):
             return replace(whole, named=frozenset(named))
-        within = self._search(" ".join(rest.split()), k, within=sorted(named))
+        within = self._search(rest, k, within=sorted(named))
         return replace(fuse(whole, within, k), named=frozenset(named))
 
     def _search(self, query: str, k: int, within: list[str] | None = None) -> Retrieval:

@@ -56,7 +56,7 @@ from footnotes.index.coverage import (
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
 from footnotes.index.lexical import LexicalIndex, tokenize
 from footnotes.index.replica import Replica
-from footnotes.index.retrieve import Retrieval
+from footnotes.index.retrieve import Retrieval, without_words
 from footnotes.index.store import PassageHit, SentenceHit, Store
 from footnotes.index.sync import Ingestor
 from footnotes.settings import Settings
@@ -507,6 +507,10 @@ def test_a_question_names_a_document_by_its_title() -> None:
     assert set(index.named("Who wrote the Pattern Guide?")) == {"regex"}
     index.remove_document("regex")
     assert index.named("Who wrote the Pattern Guide?") == {}
+    # The second reading is the question without the title's words, in any inflection.
+    assert without_words("Who authored the Regular Expressions HOWTO?", set(named["regex"])) == (
+        "Who authored the ?"
+    )
 
 
 def test_a_question_naming_a_document_is_answered_from_it(
