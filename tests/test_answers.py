@@ -734,20 +734,30 @@ def test_group_orders_by_passage_then_document_order_and_merges_neighbours(
     assert [[h.id for h in g] for g in groups] == [[hits[4].id], [hits[3].id]]
 
 
-def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None:
-    hits, passages = parts
-    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
-    retrieval = Retrieval(ranked(hits, [2, 1, 4]), lexical, following(hits))
-    question = "How does Solana order transactions?"
-    answer = compose(
+def composed(
+    passages: dict[str, PassageHit],
+    retrieval: Retrieval,
+    question: str,
+    threshold: float = 0.1,
+    max_sentences: int = 3,
+) -> Answer:
+    """The extractive answer to ``question`` from hand-built hits, with exact words only."""
+    return compose(
         question,
         question,
         retrieval,
         lambda ids: {i: passages[i] for i in ids if i in passages},
         EXACT_WORDS,
-        threshold=0.1,
-        max_sentences=3,
+        threshold=threshold,
+        max_sentences=max_sentences,
     )
+
+
+def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None:
+    hits, passages = parts
+    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
+    retrieval = Retrieval(ranked(hits, [2, 1, 4]), lexical, following(hits))
+    answer = composed(passages, retrieval, "How does Solana order transactions?")
     assert answer.answered
     assert [(c.start, c.end) for c in answer.citations] == [
         (hits[1].start, hits[2].end),
@@ -771,15 +781,7 @@ def test_a_cited_sentence_whose_subject_is_a_pronoun_is_quoted_with_the_one_befo
     def answer(order: list[int], preceding: dict[str, SentenceHit]) -> Answer:
         retrieval = Retrieval(ranked(hits, order), idf, following(hits), preceding=preceding)
         question = "How are transactions ordered with a verifiable clock?"
-        return compose(
-            question,
-            question,
-            retrieval,
-            lambda ids: {i: passages[i] for i in ids if i in passages},
-            EXACT_WORDS,
-            threshold=0.0,
-            max_sentences=1,
-        )
+        return composed(passages, retrieval, question, threshold=0.0, max_sentences=1)
 
     # "It orders them ..." is cited from "Solana processes ...", which says what "it" is.
     quoted = answer([2], before)
