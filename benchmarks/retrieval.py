@@ -228,9 +228,7 @@ def answering(more: list[tuple[Path, list[Path]]]) -> None:
                     else:
                         late.append(0.0)
                 dense = [h.dense for h in hits]
-                shipped = answering_order(
-                    question, hits, retrieval.idf, retrieval.named, retrieval.preceding
-                )
+                shipped = answering_order(question, retrieval)
                 orders = {
                     "fused (before)": list(range(len(hits))),
                     "answering order (shipped)": [hits.index(h) for h in shipped],

@@ -326,7 +326,7 @@ def compose(
         # are at most 1: the encoder runs only for the questions exact words leave undecided.
         sure = confidence(asked, retrieval, words_of, by_clause=True)
     chosen = _select(
-        answering_order(asked, hits, retrieval.idf, retrieval.named, retrieval.preceding),
+        answering_order(asked, retrieval),
         retrieval.following,
         max_sentences * (3 if asks_reason(question) else 1),
     )
@@ -394,11 +394,7 @@ def evidence(
     """The best ``limit`` sentences for ``asked`` that state something, numbered from 1 in
     answering order (:func:`rerank.answering_order`), each a citation with exact offsets:
     what a language model is given to answer from."""
-    chosen = _select(
-        answering_order(asked, retrieval.hits, retrieval.idf, retrieval.named, retrieval.preceding),
-        retrieval.following,
-        limit,
-    )
+    chosen = _select(answering_order(asked, retrieval), retrieval.following, limit)
     return _citations([[h] for h in chosen], passages_for)
 
 

@@ -25,7 +25,6 @@ recognised by one FTS5 query (:meth:`LexicalIndex.named`).
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import sqlite3
@@ -231,15 +230,11 @@ class LexicalIndex:
         content hash, model and ``reading``, as ``DocumentRecord.version``)."""
         with self._transaction() as db:
             self._delete(db, document_id)
-            rows = iter(rows)
-            first = next(rows, None)
-            count, tokens = self._insert(
-                db, [] if first is None else itertools.chain([first], rows)
-            )
-            if first is not None and first.title:
+            count, tokens, title = self._insert(db, rows)
+            if title:
                 db.execute(
                     "INSERT INTO titles (document_id, title, tokens) VALUES (?, ?, ?)",
-                    (document_id, first.title, " ".join(_terms(tokenize(first.title)))),
+                    (document_id, title, " ".join(_terms(tokenize(title)))),
                 )
             db.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
@@ -301,9 +296,11 @@ class LexicalIndex:
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, rows: Iterable[SentenceHit]) -> tuple[int, int]:
-        """Insert sentence rows; how many, and how many tokens they hold."""
+    def _insert(db: sqlite3.Connection, rows: Iterable[SentenceHit]) -> tuple[int, int, str]:
+        """Insert sentence rows; how many, how many tokens they hold, and their document's
+        title (every row of a document carries it)."""
         count = tokens = 0
+        title = ""
         for r in rows:
             cursor = db.execute(
                 f"INSERT OR REPLACE INTO sentences ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -316,8 +313,9 @@ class LexicalIndex:
                 (cursor.lastrowid, " ".join(terms)),
             )
             count += 1
+            title = r.title
             tokens += len(terms)
-        return count, tokens
+        return count, tokens, title
 
     # --- reads ------------------------------------------------------------
 

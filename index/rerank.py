@@ -32,10 +32,11 @@ neither is available offline here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from footnotes.index.coverage import Word, content_words, coverage, question_parts
 from footnotes.index.lexical import tokenize
+from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import SentenceHit
 
 _POINTS_BACK = re.compile(
@@ -66,23 +67,18 @@ characters 342 -> 362) and alike on the tuned article; all (re-ordering every ca
 worse (see the module's docstring)."""
 
 
-def answering_order(
-    asked: str,
-    hits: list[SentenceHit],
-    idf: Callable[[str], float],
-    named: frozenset[str] = frozenset(),
-    preceding: Mapping[str, SentenceHit] | None = None,
-) -> list[SentenceHit]:
-    """``hits`` (fused order) with the :data:`LEADING` best by dense similarity plus
-    :func:`stated` first (the first of equals first); the others keep their fused order.
-    A sentence of a document in ``named`` (named by its title) states its title too."""
+def answering_order(asked: str, retrieval: Retrieval) -> list[SentenceHit]:
+    """The retrieved hits (fused order) with the :data:`LEADING` best by dense similarity
+    plus :func:`stated` first (the first of equals first); the others keep their fused
+    order. A sentence of a document the question names by its title states its title too,
+    and one that points back is read with the sentence before it."""
+    hits, named, idf = retrieval.hits, retrieval.named, retrieval.idf
     if not hits:
         return hits
     titled = frozenset(t for h in hits if h.document_id in named for t in tokenize(h.title))
     words = question_parts(asked, content_words(asked), titled)[0]
-    before = preceding or {}
     scores = {
-        h.id: h.dense + stated(words, h, idf, h.document_id in named, before.get(h.id))
+        h.id: h.dense + stated(words, h, idf, h.document_id in named, retrieval.preceding.get(h.id))
         for h in hits
     }
     first = sorted(hits, key=lambda h: -scores[h.id])[:LEADING]

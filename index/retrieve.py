@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from footnotes.index.embedding import single_thread
-from footnotes.index.lexical import tokenize
+from footnotes.index.lexical import content_spans, stem, tokenize
 from footnotes.index.replica import Replica
 from footnotes.index.store import SentenceHit
 from footnotes.settings import Settings
@@ -42,14 +42,15 @@ CLAUSE_WORDS = 5
 """A clause shorter than this is joined to the one before it."""
 
 
-_WORD = re.compile(r"[^\W_]+")
-
-
 def without_words(text: str, stems: set[str]) -> str:
     """``text`` without its words whose stem is in ``stems``: "Who is the author of the
     Regular Expression HOWTO?" without its title's is "Who is the author of the ?"."""
-    kept = _WORD.sub(lambda m: "" if set(tokenize(m.group())) & stems else m.group(), text)
-    return " ".join(kept.split())
+    kept, at = [], 0
+    for start, end, word in content_spans(text):
+        if set(stem([word])) & stems:
+            kept.append(text[at:start])
+            at = end
+    return " ".join("".join([*kept, text[at:]]).split())
 
 
 def clauses(sentence: str) -> list[str]:

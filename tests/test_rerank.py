@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from footnotes.index.rerank import LEADING, answering_order
+from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import SentenceHit
 
 
@@ -16,6 +17,17 @@ def _idf(stem: str) -> float:
     return 1.0
 
 
+def _order(
+    question: str,
+    hits: list[SentenceHit],
+    named: frozenset[str] = frozenset(),
+    preceding: dict[str, SentenceHit] | None = None,
+) -> list[SentenceHit]:
+    """The answering order of hand-built fused ``hits``, every word weighing alike."""
+    retrieval = Retrieval(hits, _idf, {}, named=named, preceding=preceding or {})
+    return answering_order(question, retrieval)
+
+
 def test_the_sentence_stating_the_question_moves_first_and_the_rest_keep_fused_order() -> None:
     question = "How often is the key function called for each record?"
     fused = [
@@ -25,7 +37,7 @@ def test_the_sentence_stating_the_question_moves_first_and_the_rest_keep_fused_o
         _hit(3, "The key function is called exactly once for each record.", 0.55),
         _hit(4, "Key functions are also used by min and max.", 0.35),
     ]
-    ordered = answering_order(question, fused, _idf)
+    ordered = _order(question, fused)
     assert ordered[0].id == "s3"
     assert len(ordered) == len(fused) and {h.id for h in ordered} == {h.id for h in fused}
     # Only the LEADING best move; everything after them is in fused order.
@@ -39,8 +51,8 @@ def test_a_sections_heading_counts_toward_what_a_sentence_states() -> None:
         _hit(0, "The author of this guide thanks the readers.", 0.40, "Sorting guide"),
         _hit(1, "The author: A. Writer.", 0.40, "Regular expression guide"),
     ]
-    assert answering_order(question, fused, _idf)[0].id == "s1"
-    assert answering_order(question, [], _idf) == []
+    assert _order(question, fused)[0].id == "s1"
+    assert _order(question, []) == []
 
 
 def test_a_sentence_that_points_back_is_read_with_the_one_before_it() -> None:
@@ -53,11 +65,11 @@ def test_a_sentence_that_points_back_is_read_with_the_one_before_it() -> None:
     )
     fused = [before, answer]
     # Alone, the answer states as much of the question as the sentence before it does.
-    assert answering_order(question, fused, _idf)[0].id == "s0"
-    assert answering_order(question, fused, _idf, preceding={"s1": before})[0].id == "s1"
+    assert _order(question, fused)[0].id == "s0"
+    assert _order(question, fused, preceding={"s1": before})[0].id == "s1"
     # A sentence that does not open by pointing back is read alone.
     plain = _hit(1, answer.text.replace("This remapping", "Remapping"), 0.5)
-    assert answering_order(question, [before, plain], _idf, preceding={"s1": before})[0].id == "s0"
+    assert _order(question, [before, plain], preceding={"s1": before})[0].id == "s0"
 
 
 def test_a_named_documents_title_counts_toward_what_its_sentences_state() -> None:
@@ -78,5 +90,5 @@ def test_a_named_documents_title_counts_toward_what_its_sentences_state() -> Non
     field = SentenceHit(
         "f", "guide", "p1", 0, "Widget Guide", None, None, 0, 9, ":Author: Jane Moreau", dense=0.3
     )
-    assert answering_order(question, [other, field], _idf)[0].id == "o"
-    assert answering_order(question, [other, field], _idf, named=frozenset({"guide"}))[0].id == "f"
+    assert _order(question, [other, field])[0].id == "o"
+    assert _order(question, [other, field], named=frozenset({"guide"}))[0].id == "f"
