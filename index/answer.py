@@ -259,10 +259,16 @@ def confidence(
 
 
 def _best_dense(retrieval: Retrieval, by_clause: bool = False) -> float:
-    """The best dense similarity of the top sentences; ``by_clause``: of their clauses too,
-    so that a long sentence whose one clause answers is not judged by the rest."""
+    """The best dense similarity of the top sentences, each read alone and with its title
+    and heading (``Retrieval.second_reading``: a sentence that leans on its heading,
+    ":Author: A. Name" under "Logging HOWTO", is judged as a reader meets it, and one
+    whose stored vector holds a title the question does not name, as itself);
+    ``by_clause``: of their clauses too, so that a long sentence whose one clause answers
+    is not judged by the rest."""
     top = retrieval.hits[:DENSE_DEPTH]
     scores = [h.dense for h in top]
+    if retrieval.second_reading is not None:
+        scores += retrieval.second_reading(top)
     if by_clause and retrieval.clause_similarity is not None:
         scores += retrieval.clause_similarity([h.text for h in top])
     return max((max(0.0, s) for s in scores), default=0.0)

@@ -31,6 +31,7 @@ from footnotes.index.embedding import single_thread
 from footnotes.index.lexical import content_spans, stem, tokenize
 from footnotes.index.replica import Replica
 from footnotes.index.store import SentenceHit
+from footnotes.ingest.passages import embedding_text
 from footnotes.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,6 +89,11 @@ class Retrieval:
     """The documents the query names by their title (``LexicalIndex.named``)."""
     preceding: dict[str, SentenceHit] = field(default_factory=dict)
     """For each hit, the sentence before it in its passage, if there is one."""
+    second_reading: Callable[[list[SentenceHit]], list[float]] | None = None
+    """The query's cosine to each hit read the other way from its stored vector, by the
+    encoder: with its document's title and section heading (``passages.embedding_text``)
+    when the store holds sentences embedded alone (the default), alone when it holds them
+    read so (``Settings.embed_context``). A title line reads the same either way."""
 
 
 def fuse(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
@@ -183,13 +189,11 @@ class Retriever:
         ]
         query_vector = np.asarray(embedding, dtype=np.float32)
         known: dict[str, float] = {}
-        bare = self.settings.embed_context
+        bare = self.settings.embed_context  # the second reading is the sentence alone
 
         def clause_similarity(texts: list[str]) -> list[float]:
             new = [t for t in dict.fromkeys(texts) if t not in known]
-            # With FOOTNOTES_EMBED_CONTEXT the bare sentence too: its stored vector holds
-            # its title and heading, which a question that does not name them is less near.
-            pieces = [[t, *clauses(t)] if bare else clauses(t) for t in new]
+            pieces = [clauses(t) for t in new]
             flat = [p for ps in pieces for p in ps]
             scores = np.zeros(0, dtype=np.float32)
             if flat:
@@ -202,12 +206,26 @@ class Retriever:
                 at += len(ps)
             return [known[t] for t in texts]
 
+        read: dict[str, float] = {}
+
+        def second_reading(wanted: list[SentenceHit]) -> list[float]:
+            new = {h.id: h for h in wanted if h.id not in read}
+            texts = {i: h.text if bare else embedding_text(h, h.text) for i, h in new.items()}
+            read.update((i, h.dense) for i, h in new.items() if embedding_text(h, h.text) == h.text)
+            unread = [i for i in texts if i not in read]  # a title line reads as itself
+            if unread:
+                with single_thread():
+                    vectors = self.embed_model.get_text_embedding_batch([texts[i] for i in unread])
+                read.update(zip(unread, map(float, np.asarray(vectors) @ query_vector)))
+            return [read[h.id] for h in wanted]
+
         return Retrieval(
             hits,
             lexical.idf_function(),
             lexical.following([h.id for h in hits]),
             clause_similarity,
             preceding=lexical.preceding([h.id for h in hits]),
+            second_reading=second_reading,
         )
 
     def _current(self, hits: list[SentenceHit]) -> list[SentenceHit]:

@@ -26,6 +26,7 @@ from conftest import ROOT, SAMPLE_ARTICLE
 
 from footnotes.errors import FootnotesError
 from footnotes.index.answer import (
+    DENSE_DEPTH,
     DENSE_MARGIN,
     EXACT_WORDS,
     Answer,
@@ -56,7 +57,7 @@ from footnotes.index.coverage import (
 from footnotes.index.evaluate import EvalRow, evaluate, load_rows
 from footnotes.index.lexical import LexicalIndex, tokenize
 from footnotes.index.replica import Replica
-from footnotes.index.retrieve import Retrieval, without_words
+from footnotes.index.retrieve import Retrieval, Retriever, without_words
 from footnotes.index.store import PassageHit, SentenceHit, Store
 from footnotes.index.sync import Ingestor
 from footnotes.settings import Settings
@@ -538,6 +539,63 @@ def test_a_question_naming_a_document_is_answered_from_it(
     assert plain.named == frozenset()
 
 
+def test_a_retrieval_reads_its_sentences_with_their_title_and_heading_once(
+    tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "guide.rst").write_text(GUIDE, encoding="utf-8")
+    store = Store.from_settings(settings)
+    Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
+    asker = Asker(Replica.open(store, settings), embed_model, settings)
+    question = "Who wrote the widget guide?"
+    retrieval = asker.retriever.retrieve(question)
+    author = next(h for h in retrieval.hits if h.text == ":Author: Jane Moreau")
+
+    query = np.asarray(embed_model.get_query_embedding(question))
+    read = np.asarray(embed_model.get_text_embedding("Widget Assembly Guide. :Author: Jane Moreau"))
+    assert retrieval.second_reading is not None
+    assert retrieval.second_reading([author]) == [pytest.approx(float(read @ query), abs=1e-5)]
+    assert retrieval.second_reading([author])[0] > author.dense  # the title says whose
+    counting = CountingModel(embed_model)
+    counted = Retriever(asker.retriever.replica, counting, settings).retrieve(question)
+    assert counted.second_reading is not None
+    counted.second_reading([author])
+    counted.second_reading([author, *counted.hits[:2]])
+    calls = counting.texts
+    assert sum(":Author: Jane Moreau" in t for t in calls) == 1  # read once a retrieval
+
+    # With FOOTNOTES_EMBED_CONTEXT the stored vector is the sentence read so, and the
+    # second reading is the sentence alone.
+    context = settings.model_copy(update={"embed_context": True, "store": tmp_path / "ctx"})
+    in_context = Store.from_settings(context)
+    Ingestor(Replica.open(in_context, context), lambda: embed_model, context).sync([folder])
+    stored = Asker(Replica.open(in_context, context), embed_model, context).retriever
+    hits = stored.retrieve(question).hits
+    again = next(h for h in hits if h.text == author.text)
+    assert again.dense == pytest.approx(float(read @ query), abs=1e-5)
+    alone = stored.retrieve(question).second_reading
+    assert alone is not None and alone([again]) == [pytest.approx(author.dense, abs=1e-5)]
+
+
+def test_confidence_reads_the_top_sentences_with_their_title_and_heading(parts: Any) -> None:
+    hits, _ = parts
+    lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
+    low = Retrieval(ranked(hits, [1, 2, 3], dense=0.2), lexical, following(hits))
+    question = "How does Solana order transactions?"
+    alone = confidence(question, low, EXACT_WORDS)
+    assert alone > 0
+    read: list[str] = []
+
+    def second_reading(wanted: list[SentenceHit]) -> list[float]:
+        read.extend(h.id for h in wanted)
+        return [0.8 for _ in wanted]
+
+    with_heading = confidence(question, replace(low, second_reading=second_reading), EXACT_WORDS)
+    assert with_heading == pytest.approx(4 * alone)
+    assert set(read) <= {h.id for h in low.hits[:DENSE_DEPTH]}
+
+
 def test_restarted_asker_answers_alike_without_embedding_documents(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
 ) -> None:
@@ -555,8 +613,9 @@ def test_restarted_asker_answers_alike_without_embedding_documents(
     before = [first.ask(q).to_dict() for q in questions]
 
     # A restart: a new store handle and asker on the same folder, and a sync that finds
-    # everything unchanged. Only the questions are embedded (and, for a question exact
-    # words leave undecided, the clauses of its top sentences), never a document.
+    # everything unchanged. Only the questions are embedded (with, at most, the clauses of
+    # its top sentences and its best candidates read with their title and heading: a
+    # batch each for the answering order, the confidence and the clauses), never a document.
     counting = CountingModel(embed_model)
     reopened = Store.from_settings(settings, create=False)
     factory_calls: list[int] = []
@@ -572,9 +631,10 @@ def test_restarted_asker_answers_alike_without_embedding_documents(
     after = [restarted.ask(q).to_dict() for q in questions]
     assert after == before
     assert counting.queries == len(questions)
-    assert counting.text_batches <= len(questions) and len(counting.texts) <= 40 * len(questions)
+    assert counting.text_batches <= 3 * len(questions)
+    assert len(counting.texts) <= 40 * len(questions)
     stored = {h.text for q in questions for h in first.retriever.retrieve(q, 30).hits}
-    assert not stored & set(counting.texts)  # clauses, not the stored sentences
+    assert not stored & set(counting.texts)  # clauses and readings, not stored sentences
     assert restarted.ask("What is a zorblax?").citations[0].document == "b.md"
 
 

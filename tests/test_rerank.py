@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from footnotes.index.rerank import LEADING, answering_order
+from footnotes.index.rerank import LEADING, SECOND_READING_MARGIN, answering_order
 from footnotes.index.retrieve import Retrieval
 from footnotes.index.store import SentenceHit
 
@@ -92,3 +92,29 @@ def test_a_named_documents_title_counts_toward_what_its_sentences_state() -> Non
     )
     assert _order(question, [other, field])[0].id == "o"
     assert _order(question, [other, field], named=frozenset({"guide"}))[0].id == "f"
+
+
+def test_a_candidate_near_the_best_counts_its_cosine_read_with_title_and_heading() -> None:
+    question = "How long is the refund window?"
+    fused = [
+        _hit(0, "Shipping takes three working days.", 0.50),
+        _hit(1, "The default is 30 days.", 0.45, "Returns"),
+        _hit(2, "Our office is closed at weekends.", 0.50 - SECOND_READING_MARGIN - 0.4),
+    ]
+    asked: list[str] = []
+
+    def second_reading(hits: list[SentenceHit]) -> list[float]:
+        asked.extend(h.id for h in hits)
+        return [{"s0": 0.30, "s1": 0.80, "s2": 0.90}[h.id] for h in hits]
+
+    # Neither sentence states the question's words; what read alone is 0.05 short of
+    # the shipping sentence is 0.30 ahead read with its heading.
+    retrieval = Retrieval(fused, _idf, {}, second_reading=second_reading)
+    assert answering_order(question, retrieval)[0].id == "s1"
+    # Far below the best, a candidate is not encoded again; a cosine read in context
+    # below the sentence's own never lowers it.
+    assert sorted(asked) == ["s0", "s1"]
+    plain = Retrieval(fused, _idf, {}, second_reading=lambda hits: [0.0 for _ in hits])
+    assert [h.id for h in answering_order(question, plain)] == [
+        h.id for h in answering_order(question, Retrieval(fused, _idf, {}))
+    ]
