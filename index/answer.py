@@ -336,6 +336,12 @@ def compose(
         retrieval.following,
         max_sentences * (3 if asks_reason(question) else 1),
     )
+    if retrieval.second_reading is not None and chosen:
+        # Nearly as relevant as the best (below) by the reading the order counted.
+        chosen = [
+            replace(h, dense=max(h.dense, c))
+            for h, c in zip(chosen, retrieval.second_reading(chosen))
+        ]
     if asks_reason(question):
         # "Why?" is answered by the sentences that give a reason, if the top ones hold any.
         chosen = ([h for h in chosen if _REASON.search(h.text)] or chosen)[:max_sentences]

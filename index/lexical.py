@@ -480,17 +480,19 @@ class LexicalIndex:
         return self._beside(ids, -1)
 
     def _beside(self, ids: Sequence[str], step: int) -> dict[str, SentenceHit]:
+        """One query per :data:`_BESIDE_BATCH` ids (a question's 30 candidates: one)."""
         out: dict[str, SentenceHit] = {}
         db = self._db()
-        for sid in ids:
-            got = db.execute(
-                f"SELECT {_prefixed('n.')} FROM sentences s JOIN sentences n "
+        unique = list(dict.fromkeys(ids))
+        for at in range(0, len(unique), _BESIDE_BATCH):
+            batch = unique[at : at + _BESIDE_BATCH]
+            rows = db.execute(
+                f"SELECT s.id, {_prefixed('n.')} FROM sentences s JOIN sentences n "
                 "ON n.document_id = s.document_id AND n.position = s.position + ? "
-                "WHERE s.id = ? AND n.passage_id = s.passage_id",
-                (step, sid),
-            ).fetchone()
-            if got is not None:
-                out[sid] = _row(got)
+                f"WHERE s.id IN ({', '.join('?' * len(batch))}) AND n.passage_id = s.passage_id",
+                (step, *batch),
+            )
+            out.update((str(r[0]), _row(r[1:])) for r in rows)
         return out
 
     def idf(self, token: str) -> float:
@@ -533,6 +535,10 @@ K1 = 1.5
 B = 0.75
 POOL_FACTOR = 4
 """FTS5 proposes this many times the matches asked for; Lucene's BM25 picks among them."""
+
+
+_BESIDE_BATCH = 500
+"""Ids a neighbour query binds at most (SQLite allows 32,766 variables)."""
 
 
 def _prefixed(alias: str) -> str:

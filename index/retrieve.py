@@ -189,7 +189,6 @@ class Retriever:
         ]
         query_vector = np.asarray(embedding, dtype=np.float32)
         known: dict[str, float] = {}
-        bare = self.settings.embed_context  # the second reading is the sentence alone
 
         def clause_similarity(texts: list[str]) -> list[float]:
             new = [t for t in dict.fromkeys(texts) if t not in known]
@@ -207,16 +206,19 @@ class Retriever:
             return [known[t] for t in texts]
 
         read: dict[str, float] = {}
+        stored_in_context = self.settings.embed_context
 
         def second_reading(wanted: list[SentenceHit]) -> list[float]:
             new = {h.id: h for h in wanted if h.id not in read}
-            texts = {i: h.text if bare else embedding_text(h, h.text) for i, h in new.items()}
-            read.update((i, h.dense) for i, h in new.items() if embedding_text(h, h.text) == h.text)
-            unread = [i for i in texts if i not in read]  # a title line reads as itself
+            for i, h in new.items():
+                if embedding_text(h, h.text) == h.text:  # no title or heading to add
+                    read[i] = h.dense
+            unread = [h for i, h in new.items() if i not in read]
             if unread:
+                texts = [h.text if stored_in_context else embedding_text(h, h.text) for h in unread]
                 with single_thread():
-                    vectors = self.embed_model.get_text_embedding_batch([texts[i] for i in unread])
-                read.update(zip(unread, map(float, np.asarray(vectors) @ query_vector)))
+                    vectors = np.asarray(self.embed_model.get_text_embedding_batch(texts))
+                read.update(zip((h.id for h in unread), map(float, vectors @ query_vector)))
             return [read[h.id] for h in wanted]
 
         return Retrieval(

@@ -831,6 +831,26 @@ def test_compose_merges_adjacent_sentences_into_one_citation(parts: Any) -> None
     assert answer.answer == f"{first.quote} [1] {hits[4].text} [2]"
 
 
+def test_a_further_sentence_is_cited_when_its_second_reading_is_nearly_as_relevant(
+    parts: Any,
+) -> None:
+    hits, passages = parts
+    idf = LexicalIndex.of_texts([h.text for h in hits]).idf
+    best, further = replace(hits[2], dense=0.8), replace(hits[4], dense=0.5)
+    question = "How does Solana order transactions?"
+
+    def cited(second: dict[str, float] | None) -> list[str]:
+        reading = None if second is None else (lambda hs: [second.get(h.id, 0.0) for h in hs])
+        retrieval = Retrieval([best, further], idf, {}, second_reading=reading)
+        return [c.quote for c in composed(passages, retrieval, question, threshold=0.0).citations]
+
+    # Alone, the further sentence is 0.3 less relevant than the best: not cited.
+    assert cited(None) == [best.text]
+    assert cited({further.id: 0.3}) == [best.text]
+    # Read with its title and heading it is within the margin: cited after the best.
+    assert cited({further.id: 0.78}) == [best.text, further.text]
+
+
 def test_a_cited_sentence_whose_subject_is_a_pronoun_is_quoted_with_the_one_before(
     parts: Any,
 ) -> None:

@@ -157,6 +157,11 @@ def test_lexical_index_add_replace_remove(tmp_path: Path) -> None:
     assert {h.document_id for h in index.search("fish", 10)} == {"a", "b"}
     assert index.size() == 4 and index.idf("fish") < index.idf("swim")
     assert index.following(["a/0", "a/1"]) == {"a/0": rows("a", ["", "Otters eat fish."])[1]}
+    # One query for many ids, across documents, each id once however often asked.
+    assert index.preceding(["b/1", "a/1", "a/0", "b/1"]) == {
+        "a/1": rows("a", ["The otter swims."])[0],
+        "b/1": rows("b", ["The heron waits."])[0],
+    }
     # Replace touches only that document's rows.
     index.replace_document("a", "h2", "m", rows("a", ["The beaver builds."]), "2/160")
     assert [h.document_id for h in index.search("fish", 10)] == ["b"]
