@@ -514,16 +514,23 @@ def test_a_question_names_a_document_by_its_title() -> None:
     )
 
 
+def _asking(
+    folder: Path, settings: Settings, embed_model: HuggingFaceEmbedding, files: dict[str, str]
+) -> tuple[Store, Asker]:
+    """A store of ``files`` (name: text) written to ``folder``, and an asker over it."""
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    store = Store.from_settings(settings)
+    Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
+    return store, Asker(Replica.open(store, settings), embed_model, settings)
+
+
 def test_a_question_naming_a_document_is_answered_from_it(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
 ) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "guide.rst").write_text(GUIDE, encoding="utf-8")
-    (folder / "reports.rst").write_text(REPORTS, encoding="utf-8")
-    store = Store.from_settings(settings)
-    Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
-    asker = Asker(Replica.open(store, settings), embed_model, settings)
+    files = {"guide.rst": GUIDE, "reports.rst": REPORTS}
+    store, asker = _asking(tmp_path / "docs", settings, embed_model, files)
 
     # Every sentence of the guide is about widgets; what the question asks of it is the
     # rest: its author, stated by a field of three words.
@@ -542,12 +549,7 @@ def test_a_question_naming_a_document_is_answered_from_it(
 def test_a_retrieval_reads_its_sentences_with_their_title_and_heading_once(
     tmp_path: Path, settings: Settings, embed_model: HuggingFaceEmbedding
 ) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "guide.rst").write_text(GUIDE, encoding="utf-8")
-    store = Store.from_settings(settings)
-    Ingestor(Replica.open(store, settings), lambda: embed_model, settings).sync([folder])
-    asker = Asker(Replica.open(store, settings), embed_model, settings)
+    _, asker = _asking(tmp_path / "docs", settings, embed_model, {"guide.rst": GUIDE})
     question = "Who wrote the widget guide?"
     retrieval = asker.retriever.retrieve(question)
     author = next(h for h in retrieval.hits if h.text == ":Author: Jane Moreau")
@@ -568,9 +570,7 @@ def test_a_retrieval_reads_its_sentences_with_their_title_and_heading_once(
     # With FOOTNOTES_EMBED_CONTEXT the stored vector is the sentence read so, and the
     # second reading is the sentence alone.
     context = settings.model_copy(update={"embed_context": True, "store": tmp_path / "ctx"})
-    in_context = Store.from_settings(context)
-    Ingestor(Replica.open(in_context, context), lambda: embed_model, context).sync([folder])
-    stored = Asker(Replica.open(in_context, context), embed_model, context).retriever
+    stored = _asking(tmp_path / "ctx-docs", context, embed_model, {"guide.rst": GUIDE})[1].retriever
     hits = stored.retrieve(question).hits
     again = next(h for h in hits if h.text == author.text)
     assert again.dense == pytest.approx(float(read @ query), abs=1e-5)
