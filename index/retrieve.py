@@ -209,17 +209,18 @@ class Retriever:
         stored_in_context = self.settings.embed_context
 
         def second_reading(wanted: list[SentenceHit]) -> list[float]:
-            new = {h.id: h for h in wanted if h.id not in read}
-            for i, h in new.items():
-                if embedding_text(h, h.text) == h.text:  # no title or heading to add
-                    read[i] = h.dense
-            unread = [h for i, h in new.items() if i not in read]
+            # A sentence with no title or heading to add reads as its stored vector: its
+            # own dense score, not encoded and not cached (a hit standing in for a heading
+            # carries the heading's).
+            unread: dict[str, str] = {}
+            for h in wanted:
+                if h.id not in read and (framed := embedding_text(h, h.text)) != h.text:
+                    unread[h.id] = h.text if stored_in_context else framed
             if unread:
-                texts = [h.text if stored_in_context else embedding_text(h, h.text) for h in unread]
                 with single_thread():
-                    vectors = np.asarray(self.embed_model.get_text_embedding_batch(texts))
-                read.update(zip((h.id for h in unread), map(float, vectors @ query_vector)))
-            return [read[h.id] for h in wanted]
+                    vectors = self.embed_model.get_text_embedding_batch(list(unread.values()))
+                read.update(zip(unread, map(float, np.asarray(vectors) @ query_vector)))
+            return [read.get(h.id, h.dense) for h in wanted]
 
         return Retrieval(
             hits,
