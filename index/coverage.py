@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -104,10 +104,28 @@ def _with_vectors(
 _REQUEST_NOUNS = frozenset(stem(["article", "document", "documents", "text", "author", "authors"]))
 """Request words that name the document or its author: when the question names the
 document by its title and asks nothing else, they are what it asks for."""
-_REQUEST_WORDS = _REQUEST_NOUNS | frozenset(
-    stem(
-        """say says said tell mention mentions mentioned explain describe summarise summarize
+_DOCUMENT_KINDS = frozenset(stem(["guide", "guides", "howto", "manual", "tutorial"]))
+"""Words that name a kind of document ("the Descriptor HowTo *guide*"): like "article",
+they describe the asking, but are not asked for."""
+_AUTHORSHIP = frozenset(stem("write writes wrote written authored".split()))  # noqa: SIM905
+"""Verbs of writing: "Who wrote the Logging HOWTO?", of a document named by its title and
+nothing else, asks for its author, as "Who is the author of ...?" does."""
+AUTHOR = stem(["author"])[0]
+
+
+def asks_who_wrote(text: str) -> bool:
+    """Whether ``text`` holds a verb of writing (:data:`_AUTHORSHIP`)."""
+    return any(w.stem in _AUTHORSHIP for w in content_words(text))
+
+
+_REQUEST_WORDS = (
+    _REQUEST_NOUNS
+    | _DOCUMENT_KINDS
+    | frozenset(
+        stem(
+            """say says said tell mention mentions mentioned explain describe summarise summarize
         according discuss discusses discussed write writes wrote written""".split()  # noqa: SIM905
+        )
     )
 )
 """Words that describe the asking, not the subject: "What does the article say about
@@ -133,14 +151,19 @@ def question_parts(
     (:data:`POINTING`) are left out unless nothing else is left; when only the
     ``titled`` stems are (the title of a document the question names), the
     request nouns stay: "Who is the author of the Regular Expression HOWTO?"
-    asks for its author, while "Who wrote ...?" does not ask for a "wrote". Coverage is
+    asks for its author, and so does "Who wrote the Logging HOWTO?" (a verb of writing
+    counts as the word "author"; no sentence needs to say "wrote"). Coverage is
     judged on the best-supported part, so "Explain X. Give examples of Y." is
     not judged by its weaker half.
     """
     pointing = {m.start() for m in POINTING.finditer(text)}
     subject = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing]
     if subject and all(w.stem in titled for w in subject):
-        subject = [w for w in words if w in subject or w.stem in _REQUEST_NOUNS]
+        subject = [
+            replace(w, stem=AUTHOR) if w.stem in _AUTHORSHIP else w
+            for w in words
+            if w in subject or w.stem in _REQUEST_NOUNS | _AUTHORSHIP
+        ]
     words = subject or words
     spans = split_sentences(text)
     if len(spans) < 2:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from footnotes.index.coverage import asks_who_wrote
 from footnotes.index.embedding import single_thread
 from footnotes.index.lexical import content_spans, stem, tokenize
 from footnotes.index.replica import Replica
@@ -146,6 +147,8 @@ class Retriever:
         if not named:
             return whole
         rest = without_words(query, set().union(*named.values()))
+        if asks_who_wrote(rest):  # "Who wrote the ?" asks for the ":Author:" line
+            rest = f"{rest} author"
         if not tokenize(rest):
             return replace(whole, named=frozenset(named))
         within = self._search(rest, k, within=sorted(named))
