@@ -360,6 +360,7 @@ def compose(
     if previous:
         chosen = _adding_to(chosen, previous)
     chosen = _with_antecedents(chosen, retrieval.preceding)
+    chosen = _with_what_follows(chosen, retrieval.following)
     return quoted(question, _citations(_group(chosen), passages_for))
 
 
@@ -376,6 +377,23 @@ def _with_antecedents(
             out.append(before)
             ids.add(before.id)
         out.append(hit)
+    return out
+
+
+def _with_what_follows(
+    chosen: list[SentenceHit], following: dict[str, SentenceHit]
+) -> list[SentenceHit]:
+    """Each chosen sentence that announces what follows it (ends with a colon: "you can set
+    the default timeout globally for all sockets using ::") with the sentence after it,
+    which holds what it announces (the code, the list)."""
+    out: list[SentenceHit] = []
+    ids = {h.id for h in chosen}
+    for hit in chosen:
+        out.append(hit)
+        after = following.get(hit.id)
+        if after is not None and after.id not in ids and hit.text.rstrip().endswith(":"):
+            out.append(after)
+            ids.add(after.id)
     return out
 
 

@@ -876,6 +876,23 @@ def test_a_cited_sentence_whose_subject_is_a_pronoun_is_quoted_with_the_one_befo
     assert answer([3], before).citations[0].quote == hits[3].text
 
 
+def test_a_cited_sentence_announcing_what_follows_is_quoted_with_it(parts: Any) -> None:
+    hits, passages = parts
+    idf = LexicalIndex.of_texts([h.text for h in hits]).idf
+
+    def answer(sentences: list[SentenceHit]) -> Answer:
+        retrieval = Retrieval(ranked(sentences, [1]), idf, following(sentences))
+        question = "How does Solana process transactions?"
+        return composed(passages, retrieval, question, threshold=0.0, max_sentences=1)
+
+    # A sentence ending in a colon ("... using ::") announces the code or list after it.
+    announcing = [hits[0], replace(hits[1], text="Solana processes transactions using:")]
+    quoted = answer([*announcing, *hits[2:]])
+    assert [(c.start, c.end) for c in quoted.citations] == [(hits[1].start, hits[2].end)]
+    # One that ends its statement is quoted alone.
+    assert [(c.start, c.end) for c in answer(hits).citations] == [(hits[1].start, hits[1].end)]
+
+
 def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> None:
     hits, passages = parts
     lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
