@@ -359,41 +359,32 @@ def compose(
         return Answer(question, abstention(question), False, [], related)
     if previous:
         chosen = _adding_to(chosen, previous)
-    chosen = _with_antecedents(chosen, retrieval.preceding)
-    chosen = _with_what_follows(chosen, retrieval.following)
+    chosen = _with_neighbours(chosen, retrieval.preceding, retrieval.following)
     return quoted(question, _citations(_group(chosen), passages_for))
 
 
-def _with_antecedents(
-    chosen: list[SentenceHit], preceding: dict[str, SentenceHit]
+def _with_neighbours(
+    chosen: list[SentenceHit],
+    preceding: dict[str, SentenceHit],
+    following: dict[str, SentenceHit],
 ) -> list[SentenceHit]:
-    """Each chosen sentence whose subject is a pronoun ("It allows us to ...") with the
-    sentence before it, which says what "it" is: quoted alone, it cannot be checked."""
+    """The chosen sentences, each with the neighbour it leans on, so that its quote can be
+    checked: one whose subject is a pronoun ("It allows us to ...") with the sentence before
+    it, which says what "it" is; one that announces what follows it (ends with a colon:
+    "you can set the default timeout globally for all sockets using ::") with the sentence
+    after it, which holds what it announces (the code, the list)."""
     out: list[SentenceHit] = []
     ids = {h.id for h in chosen}
-    for hit in chosen:
-        before = preceding.get(hit.id)
-        if before is not None and before.id not in ids and stands_for_another(hit.text):
-            out.append(before)
-            ids.add(before.id)
-        out.append(hit)
-    return out
 
+    def add(neighbour: SentenceHit | None, wanted: bool) -> None:
+        if wanted and neighbour is not None and neighbour.id not in ids:
+            out.append(neighbour)
+            ids.add(neighbour.id)
 
-def _with_what_follows(
-    chosen: list[SentenceHit], following: dict[str, SentenceHit]
-) -> list[SentenceHit]:
-    """Each chosen sentence that announces what follows it (ends with a colon: "you can set
-    the default timeout globally for all sockets using ::") with the sentence after it,
-    which holds what it announces (the code, the list)."""
-    out: list[SentenceHit] = []
-    ids = {h.id for h in chosen}
     for hit in chosen:
+        add(preceding.get(hit.id), stands_for_another(hit.text))
         out.append(hit)
-        after = following.get(hit.id)
-        if after is not None and after.id not in ids and hit.text.rstrip().endswith(":"):
-            out.append(after)
-            ids.add(after.id)
+        add(following.get(hit.id), hit.text.rstrip().endswith(":"))
     return out
 
 

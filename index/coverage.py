@@ -107,29 +107,29 @@ document by its title and asks nothing else, they are what it asks for."""
 _DOCUMENT_KINDS = frozenset(stem(["guide", "guides", "howto", "manual", "tutorial"]))
 """Words that name a kind of document ("the Descriptor HowTo *guide*"): like "article",
 they describe the asking, but are not asked for."""
-_AUTHORSHIP = frozenset(stem("write writes wrote written authored".split()))  # noqa: SIM905
+_AUTHORSHIP = frozenset(stem(["write", "writes", "wrote", "written"]))
 """Verbs of writing: "Who wrote the Logging HOWTO?", of a document named by its title and
-nothing else, asks for its author, as "Who is the author of ...?" does."""
+nothing else, asks for its author, as "Who is the author of ...?" does ("authored" stems
+to "author", a request noun already)."""
 AUTHOR = stem(["author"])[0]
-
-
-def asks_who_wrote(text: str) -> bool:
-    """Whether ``text`` holds a verb of writing (:data:`_AUTHORSHIP`)."""
-    return any(w.stem in _AUTHORSHIP for w in content_words(text))
-
-
 _REQUEST_WORDS = (
     _REQUEST_NOUNS
     | _DOCUMENT_KINDS
+    | _AUTHORSHIP
     | frozenset(
         stem(
             """say says said tell mention mentions mentioned explain describe summarise summarize
-        according discuss discusses discussed write writes wrote written""".split()  # noqa: SIM905
+        according discuss discusses discussed""".split()  # noqa: SIM905
         )
     )
 )
 """Words that describe the asking, not the subject: "What does the article say about
 Poland?" asks about Poland, and no sentence needs to say "article" to answer it."""
+
+
+def asks_for_author(text: str) -> bool:
+    """Whether ``text`` holds a verb of writing (:data:`_AUTHORSHIP`), or says "author"."""
+    return any(w.stem in _AUTHORSHIP | {AUTHOR} for w in content_words(text))
 
 
 POINTING = re.compile(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from footnotes.index.coverage import asks_who_wrote
+from footnotes.index.coverage import asks_for_author
 from footnotes.index.embedding import single_thread
 from footnotes.index.lexical import content_spans, stem, tokenize
 from footnotes.index.replica import Replica
@@ -147,7 +147,8 @@ class Retriever:
         if not named:
             return whole
         rest = without_words(query, set().union(*named.values()))
-        if asks_who_wrote(rest):  # "Who wrote the ?" asks for the ":Author:" line
+        if asks_for_author(rest):  # "Who wrote the ?" asks for the ":Author:" line
+            # (so does "Who is the author of the ?", which then asks for it twice)
             rest = f"{rest} author"
         if not tokenize(rest):
             return replace(whole, named=frozenset(named))
