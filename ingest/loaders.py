@@ -37,9 +37,10 @@ from footnotes.ingest.limits import (
 from footnotes.ingest.model import Block, Document
 from footnotes.ingest.reflow import page_paragraphs
 
-READER_VERSION = 2
+READER_VERSION = 3
 """Bumped whenever a loader reads a file's text or structure differently (1: the first
-release; 2: PDF reflow, reStructuredText as its own format, docx titles, more rst prose).
+release; 2: PDF reflow, reStructuredText as its own format, docx titles, more rst prose;
+3: an rst version note read with its directive's name, an audit event's names not text).
 A document stored by another version is read again by the next sync though its bytes are
 unchanged, so a store never keeps the text an older reader made."""
 
@@ -306,6 +307,7 @@ _RST_NAME_ARGUMENT = frozenset(
         "default-role",
         "role",
         "c:namespace",
+        "audit-event",
     ]
 )
 _RST_VERSIONED = frozenset(["versionadded", "versionchanged", "deprecated", "deprecated-removed"])
@@ -391,7 +393,10 @@ def _read_rst(path: Path, data: bytes, limits: ParseLimits) -> _Parsed:
             )
             lone_version = name in _RST_VERSIONED and _RST_VERSIONS.fullmatch(argument)
             if argument and name not in _RST_NAME_ARGUMENT and (continued or not lone_version):
-                paragraph.append((lines[i][0] + directive.end(), lines[i][1]))
+                # A version is read with what it dates: "deprecated:: 2.3 Use mkstemp
+                # instead." says what 2.3 is, which "2.3 Use mkstemp instead." does not.
+                start = directive.start(1) if name in _RST_VERSIONED else directive.end()
+                paragraph.append((lines[i][0] + start, lines[i][1]))
             i += 1
             if i < len(lines) and _RST_OPTION.match(line(i)):
                 flush()

@@ -700,6 +700,8 @@ RST_DIRECTIVES = """Mooring
 
    Tie *boat* to *pier*.
 
+   .. audit-event:: harbour.moor boat,pier harbour.moor
+
    .. versionchanged:: 3.2
       :program:`moor` also takes a rope.
 
@@ -738,14 +740,14 @@ def test_rst_directive_bodies_arguments_and_footnotes_are_text(tmp_path: Path) -
         "Tides run fast at the north pier.",
         "moor(boat, pier=None)",
         "Tie *boat* to *pier*.",
-        "3.2\n      :program:`moor` also takes a rope.",  # a role, not an option
+        "versionchanged:: 3.2\n      :program:`moor` also takes a rope.",  # a role, not an option
         "Berths",
         "* - Berth\n     - Length\n   * - North\n     - Forty metres",
         "Click a berth to see its boats.",
         "The harbour at dawn.",
         "Ferries leave at nine [#]_.",
         "Except on Sundays, when they leave at ten.",
-    ]  # the lone "3.1", the figure's path and every option are not text
+    ]  # the lone "3.1", the audit event's names, the figure's path and every option are not text
     sentences = {doc.text[a:b] for p in split_passages(doc, 160) for a, b in p.sentences}
     assert "Boats must moor before dusk." in sentences
     assert "Tides run fast at the north pier." in sentences
