@@ -152,13 +152,19 @@ def question_parts(
     ``titled`` stems are (the title of a document the question names), the
     request nouns stay: "Who is the author of the Regular Expression HOWTO?"
     asks for its author, and so does "Who wrote the Logging HOWTO?" (a verb of writing
-    counts as the word "author"; no sentence needs to say "wrote"). Coverage is
+    counts as the word "author"; no sentence needs to say "wrote"). They stay, too, when
+    a question about a named document asks for its author beside other words: "Who is the
+    author of the Python Socket Programming HOWTO?" asks for the author, not for the
+    HOWTO's sentences that say "Python". Coverage is
     judged on the best-supported part, so "Explain X. Give examples of Y." is
     not judged by its weaker half.
     """
     pointing = {m.start() for m in POINTING.finditer(text)}
     subject = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing]
-    if subject and all(w.stem in titled for w in subject):
+    if subject and (
+        all(w.stem in titled for w in subject)
+        or (titled and any(w.stem in _AUTHORSHIP | {AUTHOR} for w in words))
+    ):
         subject = [
             replace(w, stem=AUTHOR) if w.stem in _AUTHORSHIP else w
             for w in words

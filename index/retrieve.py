@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 RRF_K = 60
 _CLAUSE_BREAK = re.compile(r"\s*(?:[,;:()\u2013\u2014]|\s-\s)\s*")
+_WHO = re.compile(r"\s*who\b", re.IGNORECASE)
 CLAUSE_WORDS = 5
 """A clause shorter than this is joined to the one before it."""
 
@@ -141,9 +142,17 @@ class Retriever:
         Expression HOWTO?") is read a second time without the title's words, within that
         document, and the two readings are fused (:func:`fuse`): every sentence there is
         about its title, so what tells them apart is the rest ("Who is the author of?"),
-        which the whole question's vector hardly holds."""
+        which the whole question's vector hardly holds. A question asking who wrote a
+        document it describes instead of naming ("Who wrote the HOWTO on fetching internet
+        resources with urllib?") is read so as naming the best sentence's document."""
         whole = self._search(query, k)
         named = self.replica.lexical.named(query)
+        if not named and whole.hits and _WHO.match(query) and asks_for_author(query):
+            # "Who wrote the HOWTO on fetching internet resources?" describes its document
+            # instead of naming it by title: the best sentence's is the one it is about,
+            # read as if named ("HOWTO Fetch Internet Resources Using The urllib Package").
+            best = whole.hits[0]
+            named = {best.document_id: frozenset(tokenize(best.title))}
         if not named:
             return whole
         rest = without_words(query, set().union(*named.values()))

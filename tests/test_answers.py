@@ -544,6 +544,20 @@ def test_a_question_naming_a_document_is_answered_from_it(
     check_answer(wrote, store, settings)
     assert wrote.answered
     assert wrote.citations[0].quote.startswith(":Author: Jane Moreau")
+    # A word left beside the title that the guide's text says often ("dials", as "Python"
+    # in "the Python Socket Programming HOWTO") does not turn the question into one about
+    # that word: it still asks for the author.
+    extra = asker.ask("Who is the author of the Widget Assembly Guide for dials?")
+    check_answer(extra, store, settings)
+    assert extra.answered and extra.citations[0].quote.startswith(":Author: Jane Moreau")
+    # Described instead of named by its title, the guide is the best sentence's document,
+    # and the question asks for its author there.
+    question = "Who wrote the guide on assembling widgets?"
+    assert asker.retriever.replica.lexical.named(question) == {}
+    described = asker.ask(question)
+    check_answer(described, store, settings)
+    assert described.answered
+    assert any(c.quote.startswith(":Author: Jane Moreau") for c in described.citations)
     # Not named, the guide's words are asked about as any others.
     plain = asker.retriever.retrieve("How many times is the widget spring wound?")
     assert plain.named == frozenset()
