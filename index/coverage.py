@@ -132,6 +132,15 @@ def asks_for_author(text: str) -> bool:
     return any(w.stem in _AUTHORSHIP | {AUTHOR} for w in content_words(text))
 
 
+_WHO = re.compile(r"\s*who\b", re.IGNORECASE)
+
+
+def asks_who_wrote(text: str) -> bool:
+    """Whether ``text`` asks who wrote something: "Who wrote ...?", "Who is the author of
+    ...?" (not "What does the author of ... say about levels?")."""
+    return bool(_WHO.match(text)) and asks_for_author(text)
+
+
 POINTING = re.compile(
     r"\b(?:otherwise|similar(?:ly)?|likewise|something|anything|someone|anyone|instead(?!\s+of)"
     r"|(?<=what )else|(?<=who )else|(?<=where )else|(?<=how )else)\b",
@@ -163,7 +172,7 @@ def question_parts(
     subject = [w for w in words if w.stem not in _REQUEST_WORDS and w.start not in pointing]
     if subject and (
         all(w.stem in titled for w in subject)
-        or (titled and any(w.stem in _AUTHORSHIP | {AUTHOR} for w in words))
+        or (any(w.stem in titled for w in subject) and asks_who_wrote(text))
     ):
         subject = [
             replace(w, stem=AUTHOR) if w.stem in _AUTHORSHIP else w

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from footnotes.index.coverage import asks_for_author
+from footnotes.index.coverage import asks_for_author, asks_who_wrote
 from footnotes.index.embedding import single_thread
 from footnotes.index.lexical import content_spans, stem, tokenize
 from footnotes.index.replica import Replica
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 RRF_K = 60
 _CLAUSE_BREAK = re.compile(r"\s*(?:[,;:()\u2013\u2014]|\s-\s)\s*")
-_WHO = re.compile(r"\s*who\b", re.IGNORECASE)
 CLAUSE_WORDS = 5
 """A clause shorter than this is joined to the one before it."""
 
@@ -147,7 +146,7 @@ class Retriever:
         resources with urllib?") is read so as naming the best sentence's document."""
         whole = self._search(query, k)
         named = self.replica.lexical.named(query)
-        if not named and whole.hits and _WHO.match(query) and asks_for_author(query):
+        if not named and whole.hits and asks_who_wrote(query):
             # "Who wrote the HOWTO on fetching internet resources?" describes its document
             # instead of naming it by title: the best sentence's is the one it is about,
             # read as if named ("HOWTO Fetch Internet Resources Using The urllib Package").
