@@ -937,6 +937,26 @@ def test_the_best_sentence_is_quoted_with_a_follower_that_goes_on_about_it(parts
     assert spans == [(hits[4].start, hits[4].end), (hits[1].start, hits[1].end)]
 
 
+def test_the_sentence_best_in_words_is_a_candidate_however_it_ranks(parts: Any) -> None:
+    hits, passages = parts
+    idf = LexicalIndex.of_texts([h.text for h in hits]).idf
+    question = "How do validators order transactions with a clock?"
+
+    def cited(lexical: list[float]) -> list[str]:
+        order = [replace(h, lexical=w) for h, w in zip(ranked(hits, [1, 2, 3, 5]), lexical)]
+        retrieval = Retrieval(order, idf, following(hits))
+        return [c.quote for c in composed(passages, retrieval, question, 0.0).citations]
+
+    # "As a last resort, the current working directory.": the sentence BM25 ranks first by
+    # far, fourth in the answering order, takes the third place from one that shares
+    # few of the question's words.
+    assert any(hits[5].text in q for q in cited([1.0, 1.0, 1.0, 20.0]))
+    # Not from one that shares about as many.
+    assert not any(hits[5].text in q for q in cited([1.0, 1.0, 12.0, 20.0]))
+    # Nor when it is not the best in words.
+    assert not any(hits[5].text in q for q in cited([30.0, 1.0, 1.0, 20.0]))
+
+
 def test_compose_abstains_below_threshold_and_on_missing_amounts(parts: Any) -> None:
     hits, passages = parts
     lexical = LexicalIndex.of_texts([h.text for h in hits]).idf
