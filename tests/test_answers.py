@@ -937,6 +937,31 @@ def test_the_best_sentence_is_quoted_with_a_follower_that_goes_on_about_it(parts
     assert spans == [(hits[4].start, hits[4].end), (hits[1].start, hits[1].end)]
 
 
+def test_a_description_is_quoted_with_the_signature_it_describes(parts: Any) -> None:
+    hits, passages = parts
+    idf = LexicalIndex.of_texts([h.text for h in hits]).idf
+
+    def cited(signature: str) -> list[tuple[int, int]]:
+        sentences = [
+            hits[0],
+            replace(hits[1], text=signature),
+            replace(hits[2], text="Orders the transactions with a verifiable clock."),
+            *hits[3:],
+        ]
+        before = {b.id: a for a, b in pairwise(sentences) if a.passage_id == b.passage_id}
+        retrieval = Retrieval(ranked(sentences, [2]), idf, following(sentences), preceding=before)
+        question = "Which function orders transactions with a clock?"
+        answer = composed(passages, retrieval, question, threshold=0.0, max_sentences=1)
+        return [(c.start, c.end) for c in answer.citations]
+
+    # ".. method:: raw_decode(s)" then "Decode a JSON document from s ...": the name asked
+    # for is the signature's, so the quote starts there.
+    assert cited("process(transactions, clock=None)") == [(hits[1].start, hits[2].end)]
+    assert cited("class Validator(clock)") == [(hits[1].start, hits[2].end)]
+    # A sentence of prose before the description is not part of it.
+    assert cited("Validators order transactions.") == [(hits[2].start, hits[2].end)]
+
+
 def test_the_sentence_best_in_words_is_a_candidate_however_it_ranks(parts: Any) -> None:
     hits, passages = parts
     idf = LexicalIndex.of_texts([h.text for h in hits]).idf
