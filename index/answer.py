@@ -405,8 +405,8 @@ def _with_neighbours(
 
     for n, hit in enumerate(chosen):
         lead = preceding.get(hit.id) if stands_for_another(hit.text) else None
-        first = lead or hit
-        add(preceding.get(first.id), is_signature(preceding.get(first.id)))
+        signature = preceding.get((lead or hit).id)
+        add(signature, signature is not None and is_signature(signature.text))
         add(lead, True)
         out.append(hit)
         after = following.get(hit.id)
@@ -421,10 +421,10 @@ def _with_neighbours(
 _SIGNATURE = re.compile(r"\s*(?:class\s+)?[A-Za-z_][\w.]*\s*\(.*\)\s*", re.DOTALL)
 
 
-def is_signature(hit: SentenceHit | None) -> bool:
-    """Whether ``hit`` is an API entry's signature ("raw_decode(s)", "class Shelf(dict)"):
-    the name that the description after it is about."""
-    return hit is not None and bool(_SIGNATURE.fullmatch(hit.text))
+def is_signature(sentence: str) -> bool:
+    """Whether ``sentence`` is an API entry's signature ("raw_decode(s)", "class
+    Shelf(dict)"): the name that the description after it is about."""
+    return bool(_SIGNATURE.fullmatch(sentence))
 
 
 def _adding_to(chosen: list[SentenceHit], previous: str) -> list[SentenceHit]:
