@@ -37,10 +37,11 @@ from footnotes.ingest.limits import (
 from footnotes.ingest.model import Block, Document
 from footnotes.ingest.reflow import page_paragraphs
 
-READER_VERSION = 3
+READER_VERSION = 4
 """Bumped whenever a loader reads a file's text or structure differently (1: the first
 release; 2: PDF reflow, reStructuredText as its own format, docx titles, more rst prose;
-3: an rst version note read with its directive's name, an audit event's names not text).
+3: an rst version note read with its directive's name, an audit event's names not text;
+4: an rst title in one passage with the text under it, sentences cut within blocks).
 A document stored by another version is read again by the next sync though its bytes are
 unchanged, so a store never keeps the text an older reader made."""
 

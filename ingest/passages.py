@@ -6,7 +6,9 @@ whitespace was normalised) and know nothing of pages or headings. Here a
 passage is always a slice of the document text: blocks (headings, paragraphs)
 are packed up to a target size, a long paragraph is cut at sentence
 boundaries, and a passage never crosses a page, a heading, or text that is in
-no block (reStructuredText's directives and comments).
+no block (reStructuredText's directives and comments) other than a heading's
+underline. Sentences are cut within blocks, so a heading is its own sentence
+and an underline is in none.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from footnotes.ingest.headings import RST_ADORNMENT
 from footnotes.ingest.loaders import heading_text
 from footnotes.ingest.model import Block, Document, Passage
 from footnotes.ingest.sentences import split_sentences, word_count
@@ -24,12 +27,14 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
 
     Guarantees, for every passage ``p``: ``document.text[p.start:p.end] == p.text``,
     ``p.text`` is not blank, all of ``p`` lies on one page, and every character of it
-    that is not white space lies in a block.
+    that is not white space lies in a block or in a heading's underline (a
+    reStructuredText title stays with the text under it); every sentence lies in a block.
     """
     if target_words < 1:
         raise ValueError(f"target_words must be positive (got {target_words})")
     passages: list[Passage] = []
-    for start, end, section, page in _spans(document, target_words):
+    for units, section in _spans(document, target_words):
+        start, end = units[0].start, units[-1].end
         passages.append(
             Passage(
                 document_id=document.id,
@@ -39,8 +44,10 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
                 text=document.text[start:end],
                 title=document.title,
                 section=section,
-                page=page,
-                sentences=tuple(split_sentences(document.text, start, end)),
+                page=units[0].page,
+                sentences=tuple(
+                    s for u in units for s in split_sentences(document.text, u.start, u.end)
+                ),
             )
         )
     return passages
@@ -100,21 +107,29 @@ def _units(document: Document, target_words: int) -> Iterator[tuple[Block, int]]
             yield Block(run[0][0], run[-1][1], page=block.page), run_words
 
 
-def _blank(text: str, start: int, end: int) -> bool:
-    return not text[start:end].strip()
+def _joins(text: str, before: Block, start: int) -> bool:
+    """Whether what lies between ``before`` and the unit at ``start`` lets them share a
+    passage: white space, or a heading's underline ("--------" under "Refund window"),
+    which the heading block leaves out. Anything else (a directive, a comment) is in no
+    block and must not be cited, so it separates them."""
+    gap = text[before.end : start]
+    if not gap.strip():
+        return True
+    return before.heading and all(
+        RST_ADORNMENT.fullmatch(line.strip()) for line in gap.splitlines() if line.strip()
+    )
 
 
-def _spans(
-    document: Document, target_words: int
-) -> Iterator[tuple[int, int, str | None, int | None]]:
+def _spans(document: Document, target_words: int) -> Iterator[tuple[list[Block], str | None]]:
+    """Each passage's units, in order, and its section heading."""
     section: str | None = None
     current: list[Block] = []
     current_words = 0
     current_section: str | None = None
 
-    def flush() -> Iterator[tuple[int, int, str | None, int | None]]:
+    def flush() -> Iterator[tuple[list[Block], str | None]]:
         if current:
-            yield current[0].start, current[-1].end, current_section, current[0].page
+            yield current, current_section
 
     for unit, words in _units(document, target_words):
         starts_new = (
@@ -122,7 +137,7 @@ def _spans(
             or unit.page != current[0].page
             or (unit.heading and not all(b.heading for b in current))
             or current_words + words > target_words
-            or not _blank(document.text, current[-1].end, unit.start)
+            or not _joins(document.text, current[-1], unit.start)
         )
         if starts_new:
             yield from flush()

@@ -752,6 +752,16 @@ def test_heading_stands_for_the_sentence_under_it(parts: Any) -> None:
     # A question in the text answers nothing either.
     question = replace(stating, id="q", text="Is Solana fast?")
     assert _select([question, *ranked(hits, [2])], {}, 3) == ranked(hits, [2])
+    # A question heading stands for its answer under it when it ranks first (it asks what
+    # the reader asks); lower down it asks something else about the topic, and is skipped.
+    answer_to_it = replace(hits[2], id="a", passage_id="doc#q")
+    chosen = _select([question, *ranked(hits, [3])], {question.id: answer_to_it}, 3)
+    assert [h.id for h in chosen] == ["a", hits[3].id]
+    chosen = _select([*ranked(hits, [3]), question], {question.id: answer_to_it}, 3)
+    assert [h.id for h in chosen] == [hits[3].id]
+    # A heading that is not a question stands in however it ranks.
+    chosen = _select([*ranked(hits, [3]), heading], {heading.id: stating}, 3)
+    assert [h.id for h in chosen] == [hits[3].id, stating.id]
     # A heading of four words or more is known as its passage's section heading.
     long_heading = replace(heading, text="When to use logging", section="When to use logging")
     assert _select([long_heading, *ranked(hits, [2])], {}, 3) == ranked(hits, [2])
@@ -887,6 +897,9 @@ def test_a_cited_sentence_whose_subject_is_a_pronoun_is_quoted_with_the_one_befo
     assert answer([2], {}).citations[0].quote == hits[2].text  # nothing known before it
     # A sentence with a subject of its own is quoted alone.
     assert answer([3], before).citations[0].quote == hits[3].text
+    # So is one under a heading: the heading names its section, which the citation shows.
+    heading = replace(hits[1], text="Ordering.", section="Ordering.")
+    assert answer([2], {hits[2].id: heading}).citations[0].quote == hits[2].text
 
 
 def test_a_cited_sentence_announcing_what_follows_is_quoted_with_it(parts: Any) -> None:
@@ -958,6 +971,10 @@ def test_a_description_is_quoted_with_the_signature_it_describes(parts: Any) -> 
     # for is the signature's, so the quote starts there.
     assert cited("process(transactions, clock=None)") == [(hits[1].start, hits[2].end)]
     assert cited("class Validator(clock)") == [(hits[1].start, hits[2].end)]
+    # A command-line option (".. cmdoption:: --json-lines") is the name its text is about.
+    assert cited("--verifiable-clock") == [(hits[1].start, hits[2].end)]
+    assert cited("-c, --clock SECONDS") == [(hits[1].start, hits[2].end)]
+    assert cited("-- the clock") == [(hits[2].start, hits[2].end)]
     # A sentence of prose before the description is not part of it.
     assert cited("Validators order transactions.") == [(hits[2].start, hits[2].end)]
 

@@ -83,9 +83,19 @@ def check_passages(doc: Document, passages: list[Passage], target: int) -> None:
         for b in doc.blocks:
             in_block[b.start : b.end] = b"\x01" * (b.end - b.start)
         missing = [i for i in missing if in_block[i]]
+        # A title's underline is in no block but stays with its title and the text under it.
+        citable = bytearray(in_block)
+        for b, after in zip(doc.blocks, doc.blocks[1:]):
+            lines = [x.strip() for x in text[b.end : after.start].splitlines() if x.strip()]
+            if b.heading and lines and all(set(x) == {x[0]} and not x[0].isalnum() for x in lines):
+                citable[b.end : after.start] = b"\x01" * (after.start - b.end)
         for p in passages:
-            stray = [c for i, c in enumerate(p.text, p.start) if not in_block[i]]
+            stray = [c for i, c in enumerate(p.text, p.start) if not citable[i]]
             assert not "".join(stray).strip(), f"passage {p.index} holds text of no block"
+            for s, e in p.sentences:
+                assert all(in_block[s:e]) or not text[s:e].strip(), (
+                    f"passage {p.index}: sentence {text[s:e]!r} is not within a block"
+                )
     assert not missing, f"characters in no passage, first at {missing[0]}: {text[missing[0]]!r}"
 
 
@@ -681,8 +691,22 @@ def test_rst_sections_follow_its_headings(tmp_path: Path, name: str, newline: st
         "light --lamp north",
         "The radio net warns the mainland.",
     ]
-    by_section = {p.section: p.text for p in split_passages(doc, 20)}
+    passages = split_passages(doc, 20)
+    by_section = {p.section: p.text for p in passages}
     assert by_section["Lights"].endswith("light --lamp north")
+    # A title shares its passage with the text under it (its underline between them is in
+    # no sentence), so the sentence after a title that ranks high is there to stand in.
+    lights = next(p for p in passages if p.section == "Lights")
+    assert [doc.text[a:b] for a, b in lights.sentences] == [
+        "Lights",
+        "The lamp is lit at dusk::",
+        "light --lamp north",
+    ]
+    radio = next(p for p in passages if p.section == "Radio net")
+    assert [doc.text[a:b] for a, b in radio.sentences] == [
+        "``Radio`` net",
+        "The radio net warns the mainland.",
+    ]
     assert "SPDX" not in " ".join(by_section.values()) and "lights/lamps" not in str(by_section)
 
 
