@@ -109,11 +109,13 @@ def _units(document: Document, target_words: int) -> Iterator[tuple[Block, int]]
 
 def _joins(text: str, before: Block, start: int) -> bool:
     """Whether what lies between ``before`` and the unit at ``start`` lets them share a
-    passage: white space, or a heading's underline ("--------" under "Refund window"),
-    which the heading block leaves out. Anything else (a directive, a comment) is in no
-    block and must not be cited, so it separates them."""
+    passage: white space, a heading's underline ("--------" under "Refund window"),
+    which the heading block leaves out, or the bare ``..`` of a directive whose name the
+    unit reads ("deprecated:: 2.3 Use mkstemp instead." under the signature it dates).
+    Anything else (a directive's name, a comment) is in no block and must not be cited,
+    so it separates them."""
     gap = text[before.end : start]
-    if not gap.strip():
+    if gap.strip() in ("", ".."):
         return True
     return before.heading and all(
         RST_ADORNMENT.fullmatch(line.strip()) for line in gap.splitlines() if line.strip()

@@ -87,7 +87,10 @@ def check_passages(doc: Document, passages: list[Passage], target: int) -> None:
         citable = bytearray(in_block)
         for b, after in zip(doc.blocks, doc.blocks[1:]):
             lines = [x.strip() for x in text[b.end : after.start].splitlines() if x.strip()]
-            if b.heading and lines and all(set(x) == {x[0]} and not x[0].isalnum() for x in lines):
+            underline = b.heading and lines and all(
+                set(x) == {x[0]} and not x[0].isalnum() for x in lines
+            )
+            if underline or lines == [".."]:  # or the ".." of a directive the block names
                 citable[b.end : after.start] = b"\x01" * (after.start - b.end)
         for p in passages:
             stray = [c for i, c in enumerate(p.text, p.start) if not citable[i]]
@@ -776,6 +779,23 @@ def test_rst_directive_bodies_arguments_and_footnotes_are_text(tmp_path: Path) -
     assert "Boats must moor before dusk." in sentences
     assert "Tides run fast at the north pier." in sentences
     assert "Except on Sundays, when they leave at ten." in sentences
+
+
+def test_rst_version_note_shares_the_passage_of_what_it_dates(tmp_path: Path) -> None:
+    path = tmp_path / "tides.rst"
+    path.write_text(
+        ".. function:: mktemp(suffix='')\n\n   .. deprecated:: 2.3\n      Use mkstemp "
+        "instead.\n\n   Return a name.\n\n.. note::\n\n   Names are unique.\n"
+    )
+    doc = load_and_check(path)
+    passages = split_passages(doc, 160)
+    # The bare ".." before "deprecated:: 2.3" is markup of the note: the signature, its
+    # version note and its description are one passage, so the note follows the name.
+    # A directive whose name is in no block (".. note::") still starts a passage.
+    assert [[doc.text[a:b] for a, b in p.sentences] for p in passages] == [
+        ["mktemp(suffix='')", "deprecated:: 2.3\n      Use mkstemp instead.", "Return a name."],
+        ["Names are unique."],
+    ]
 
 
 def test_rst_txt_files_are_found_as_rst(tmp_path: Path) -> None:
