@@ -7,8 +7,9 @@ passage is always a slice of the document text: blocks (headings, paragraphs)
 are packed up to a target size, a long paragraph is cut at sentence
 boundaries, and a passage never crosses a page, a heading, or text that is in
 no block (reStructuredText's directives and comments) other than a heading's
-underline. Sentences are cut within blocks, so a heading is its own sentence
-and an underline is in none.
+underline or the bare ``..`` of a directive whose block reads its name (a
+version note). Sentences are cut within blocks, so a heading is its own
+sentence and markup between blocks is in none.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def split_passages(document: Document, target_words: int = 160) -> list[Passage]
 
     Guarantees, for every passage ``p``: ``document.text[p.start:p.end] == p.text``,
     ``p.text`` is not blank, all of ``p`` lies on one page, and every character of it
-    that is not white space lies in a block or in a heading's underline (a
-    reStructuredText title stays with the text under it); every sentence lies in a block.
+    that is not white space lies in a block, in a heading's underline (a
+    reStructuredText title stays with the text under it) or in a version note's ``..``;
+    every sentence lies in a block.
     """
     if target_words < 1:
         raise ValueError(f"target_words must be positive (got {target_words})")
