@@ -87,8 +87,8 @@ def check_passages(doc: Document, passages: list[Passage], target: int) -> None:
         citable = bytearray(in_block)
         for b, after in zip(doc.blocks, doc.blocks[1:]):
             lines = [x.strip() for x in text[b.end : after.start].splitlines() if x.strip()]
-            underline = b.heading and lines and all(
-                set(x) == {x[0]} and not x[0].isalnum() for x in lines
+            underline = (
+                b.heading and lines and all(set(x) == {x[0]} and not x[0].isalnum() for x in lines)
             )
             if underline or lines == [".."]:  # or the ".." of a directive the block names
                 citable[b.end : after.start] = b"\x01" * (after.start - b.end)
