@@ -404,9 +404,10 @@ def _with_neighbours(
             ids.add(neighbour.id)
 
     for n, hit in enumerate(chosen):
-        lead = preceding.get(hit.id) if stands_for_another(hit.text) else None
-        if lead is not None and not _states_something(lead):
-            lead = None  # a heading: the citation names its section already
+        # Not a heading: the citation names its section already.
+        before = preceding.get(hit.id)
+        pointed = before is not None and stands_for_another(hit.text) and _states_something(before)
+        lead = before if pointed else None
         signature = preceding.get((lead or hit).id)
         add(signature, signature is not None and is_signature(signature.text))
         add(lead, True)
@@ -472,7 +473,12 @@ def _states_something(hit: SentenceHit) -> bool:
         return False
     if _FIELD.match(text):  # ":Author: A. Name", "Version: 2.1": a labelled value
         return True
-    return len(text.split()) >= 4 and not text.endswith("?")
+    return len(text.split()) >= 4 and not _asks(hit)
+
+
+def _asks(hit: SentenceHit) -> bool:
+    """Whether the sentence is a question in the text (a FAQ's heading)."""
+    return hit.text.rstrip().endswith("?")
 
 
 def _is_title(hit: SentenceHit) -> bool:
@@ -512,7 +518,7 @@ def _select(
         if not _states_something(hit):
             after = following.get(hit.id)
             if (
-                (chosen and hit.text.rstrip().endswith("?"))
+                (chosen and _asks(hit))
                 or after is None
                 or not _states_something(after)
                 or _is_title(after)
