@@ -23,6 +23,10 @@ def default_store() -> Path:
     return Path.home() / ".local" / "share" / "footnotes" / "store"
 
 
+RESERVED_SUFFIXES = (".documents", ".sentences", ".changes", ".texts")
+"""The endings of the Chroma collections a store keeps beside each collection's own."""
+
+
 def check_collection_name(value: str) -> str:
     """``value`` if it can name a Footnotes collection, else ``ValueError`` saying why."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]", value):
@@ -30,10 +34,11 @@ def check_collection_name(value: str) -> str:
             f"collection name {value!r} must be 3-62 characters of letters, digits, "
             "'.', '_' or '-', starting and ending with a letter or digit"
         )
-    if value.endswith((".documents", ".sentences", ".changes")):
+    if value.endswith(RESERVED_SUFFIXES):
         raise ValueError(
-            f"collection name {value!r} may not end in '.documents', '.sentences' or '.changes' "
-            "(reserved for the store's own collections)"
+            f"collection name {value!r} may not end in "
+            + ", ".join(repr(s) for s in RESERVED_SUFFIXES)
+            + " (reserved for the store's own collections)"
         )
     return value
 

@@ -181,6 +181,7 @@ class Ingestor:
         self.replica.refresh()  # a first build of the local index can be long: not under the lock
         with self._write_lock:  # a writer killed before logging its last write: log it now
             self.replica.reconcile(catalogue.values())
+            self.store.move_texts()  # once, from a store older than its texts collection
         run.start(len(found.sources))
         seen: set[str] = set()
         for source in found.sources:

@@ -85,6 +85,9 @@ class Parser(Protocol):
 
     def parse(self, job: ParseJob) -> Parsed: ...
 
+    def prestart(self) -> None:
+        """Get ready for a first file in the background (a server calls it at start)."""
+
     def close(self) -> None: ...
 
 
@@ -94,6 +97,9 @@ class InProcessParser:
 
     def parse(self, job: ParseJob) -> Parsed:
         return parse(job)
+
+    def prestart(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -172,6 +178,21 @@ class ParserPool:
             self._turn.notify_all()
         for worker in idle:
             worker.stop()
+
+    def prestart(self) -> None:
+        """Start one worker in a background thread, so that the first upload does not wait
+        for its interpreter and imports (2.0 s of a 2.1 s upload at 30k passages, measured
+        with ``benchmarks/scale.py``). A worker that cannot start is left to the first
+        parse, which names the reason."""
+
+        def start() -> None:
+            try:
+                worker = self._acquire()
+            except Exception:
+                return
+            self._release(worker, keep=True)
+
+        threading.Thread(target=start, name="footnotes-parser-prestart", daemon=True).start()
 
     def parse(self, job: ParseJob) -> Parsed:
         try:

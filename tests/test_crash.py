@@ -218,13 +218,14 @@ def _snapshot(client: ClientAPI, name: str) -> dict[str, Any]:
         row["metadatas"] = {k: v for k, v in row["metadatas"].items() if k != "ingested_at"}
     return {
         "documents": documents,
+        "texts": rows(f"{name}.texts", ["documents", "metadatas"]),
         "passages": rows(name, ["documents", "metadatas", "embeddings"]),
         "sentences": rows(f"{name}.sentences", ["metadatas", "embeddings"]),
     }
 
 
 def _same_store(got: dict[str, Any], clean: dict[str, Any]) -> None:
-    for part in ("documents", "passages", "sentences"):
+    for part in ("documents", "texts", "passages", "sentences"):
         assert set(got[part]) == set(clean[part]), f"{part}: ids differ from a clean ingest"
         for row_id, row in clean[part].items():
             for key, value in row.items():

@@ -18,7 +18,7 @@ from footnotes.index.sync import Ingestor
 from footnotes.settings import Settings
 
 
-@pytest.mark.parametrize("name", ["default.documents", "team.sentences"])
+@pytest.mark.parametrize("name", ["default.documents", "team.sentences", "team.texts"])
 def test_collection_names_of_the_stores_own_collections_are_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="reserved"):
         Settings(collection=name)

@@ -380,6 +380,22 @@ def test_workers_are_reused_and_retired_when_they_grow(tmp_path: Path) -> None:
     assert _workers() - before == set()
 
 
+def test_prestart_readies_one_worker_that_the_first_parse_uses(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("The lamp in the hall is blue.\n", encoding="utf-8")
+    before = _workers()
+    with ParserPool(workers=2, retire_mb=10_000) as pool:
+        pool.prestart()
+        deadline = time.monotonic() + 60
+        while pool.idle == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.idle == 1 and pool.running == 1  # started before any file came
+        started = _workers() - before
+        assert pool.parse(_job(note)).passages[0].text == "The lamp in the hall is blue."
+        assert _workers() - before == started and pool.running == 1  # no second start
+    assert _workers() - before == set()
+
+
 def test_a_hostile_parse_does_not_delay_another_users_file(tmp_path: Path) -> None:
     slow = tmp_path / "slow.docx"
     slow.write_bytes(slow_docx())

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from footnotes.errors import ConfigError
+from footnotes.errors import ConfigError, NotFound
 from footnotes.index.lexical import LexicalIndex
 from footnotes.index.replica import Replica
-from footnotes.index.store import SentenceHit, Store
+from footnotes.index.store import OWN_SUFFIXES, SentenceHit, Store
 from footnotes.index.sync import Ingestor
 from footnotes.settings import Settings
 
@@ -135,7 +135,7 @@ def test_a_restart_reopens_the_index_without_rereading_the_store(
     assert restarted.lexical.search("Warden12 keeper ledger", 5) == before
     # A store made anew under the same name (a wiped server) is not mistaken for the old one.
     client = restarted.store.client
-    for suffix in ("", ".documents", ".sentences", ".changes"):
+    for suffix in ("", *OWN_SUFFIXES):
         client.delete_collection("paged" + suffix)
     fresh = Replica.open(Store.from_settings(paged), paged)
     assert fresh.refresh() == 0
@@ -224,3 +224,52 @@ def test_a_backend_change_re_embeds_and_a_mismatched_backend_is_refused(
         Asker(Replica.open(store, torch_settings), embed_model, torch_settings).ask(question)
     answer = Asker(Replica.open(store, int8_settings), int8, int8_settings).ask(question)
     assert answer.answered and answer.citations[0].document == "ledger-11.txt"
+
+
+def test_the_catalogue_holds_no_text_and_each_document_keeps_one_text(
+    paged: Settings, corpus: Path, embed_model: HuggingFaceEmbedding
+) -> None:
+    replica = _ingest(paged, embed_model, corpus)
+    store = replica.store
+    client = store.client
+    catalogue = client.get_collection("paged.documents").get(include=["documents"])
+    assert set(catalogue["documents"] or []) == {""}  # a listing reads no document's text
+    assert store.document_text("ledger-03.txt") == _doc(3)
+    # A new version replaces the text; the old one is dropped.
+    (corpus / "ledger-03.txt").write_text(_doc(3) + "Ledger 3 was rebound.\n", encoding="utf-8")
+    _ingest(paged, embed_model, corpus)
+    assert store.document_text("ledger-03.txt").endswith("Ledger 3 was rebound.\n")
+    texts = client.get_collection("paged.texts")
+    assert len(texts.get(where={"document_id": "ledger-03.txt"})["ids"]) == 1
+    assert texts.count() == DOCS
+    assert replica.remove("ledger-03.txt")
+    assert texts.get(where={"document_id": "ledger-03.txt"})["ids"] == []
+    with pytest.raises(NotFound):
+        store.document_text("ledger-03.txt")
+
+
+def test_a_store_that_kept_texts_in_its_catalogue_is_read_and_moved_by_the_next_sync(
+    paged: Settings, corpus: Path, embed_model: HuggingFaceEmbedding
+) -> None:
+    replica = _ingest(paged, embed_model, corpus)
+    client = replica.store.client
+    catalogue = client.get_collection("paged.documents")
+    texts = client.get_collection("paged.texts")
+    # The layout before texts had their own collection: the text in the catalogue row.
+    moved = [f"ledger-{i:02d}.txt" for i in range(PAGE + 2)]  # across a page boundary
+    rows = catalogue.get(ids=moved, include=["metadatas", "embeddings"])
+    catalogue.upsert(
+        ids=rows["ids"],
+        documents=[_doc(int(i[7:9])) for i in rows["ids"]],
+        metadatas=rows["metadatas"],
+        embeddings=rows["embeddings"],
+    )
+    texts.delete(ids=[f"{r.id}#{r.content_hash}" for r in replica.store.documents(moved).values()])
+    assert texts.count() == DOCS - len(moved)
+    old = Store.from_settings(paged, create=False)
+    assert old.document_text("ledger-04.txt") == _doc(4)  # read from the catalogue row
+    _ingest(paged, embed_model, corpus)  # nothing changed: the texts are moved, not re-read
+    assert texts.count() == DOCS
+    assert set(catalogue.get(ids=moved, include=["documents"])["documents"] or []) == {""}
+    assert [old.document_text(i) for i in moved] == [_doc(int(i[7:9])) for i in moved]
+    assert old.move_texts() == 0

@@ -186,6 +186,7 @@ def serve(settings: Settings) -> None:
 
     check_exposure(settings)
     library = Library.from_settings(settings)
+    library.parser.prestart()
     app = build_app(settings, library)
     url = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     print(f"Footnotes is serving at {url}", flush=True)
