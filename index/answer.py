@@ -357,7 +357,7 @@ def compose(
         return Answer(question, abstention(question), False, [], related)
     if previous:
         chosen = _adding_to(chosen, previous)
-    chosen = _with_neighbours(chosen, retrieval.preceding, retrieval.following)
+    chosen = _with_neighbours(chosen, retrieval.preceding, retrieval.following, asked)
     return quoted(question, _citations(_group(chosen), passages_for))
 
 
@@ -381,6 +381,7 @@ def _with_neighbours(
     chosen: list[SentenceHit],
     preceding: dict[str, SentenceHit],
     following: dict[str, SentenceHit],
+    asked: str,
 ) -> list[SentenceHit]:
     """The chosen sentences, each with the neighbour it leans on, so that its quote can be
     checked: one whose subject is a pronoun ("It allows us to ...") with the sentence before
@@ -394,7 +395,10 @@ def _with_neighbours(
     0.824); no other set changed, at 3 to 12 more cited characters a question. A
     description that opens an API entry is quoted with the entry's signature before it
     ("raw_decode(s)" above "Decode a JSON document from *s* ..."), the name it is about:
-    the first fresh set 0.853 -> 0.868, no other changed, 0 to 4 more characters."""
+    the first fresh set 0.853 -> 0.868, no other changed, 0 to 4 more characters. The best
+    sentence is quoted with the one after it when it :func:`restates` the question: the
+    first fresh set 0.882 -> 0.897 and the second (never read) 0.750 -> 0.765, no other
+    changed, 0 to 9 more characters."""
     out: list[SentenceHit] = []
     ids = {h.id for h in chosen}
 
@@ -416,7 +420,8 @@ def _with_neighbours(
         add(
             after,
             hit.text.rstrip().endswith(":")
-            or (n == 0 and after is not None and stands_for_another(after.text)),
+            or (n == 0 and after is not None and stands_for_another(after.text))
+            or (n == 0 and restates(asked, hit)),
         )
     return out
 
@@ -424,6 +429,21 @@ def _with_neighbours(
 _SIGNATURE = re.compile(r"\s*(?:class\s+)?[A-Za-z_][\w.]*\s*\(.*\)\s*", re.DOTALL)
 _OPTION = r"--?[A-Za-z0-9][\w-]*(?:[ =](?:<[^<>\s]+>|\[[^\[\]\s]+\]|[A-Z_]+))?"
 _OPTIONS = re.compile(rf"\s*{_OPTION}(?:\s*,\s*{_OPTION})*\s*")
+
+
+RESTATES_NEW_WORDS = 1
+"""A sentence with at most this many content words that neither the question nor its
+heading has restates the question (see :func:`restates`). 2 changed no set more, at up
+to 21 more cited characters a question."""
+
+
+def restates(asked: str, hit: SentenceHit) -> bool:
+    """Whether ``hit`` says hardly anything that the question ``asked`` (or its heading)
+    does not: "The client sends a request and then does a shutdown(1)." for "... what
+    does it tell the server when the client calls shutdown(1) after sending its
+    request?". Its answer is the sentence after it."""
+    known = set(tokenize(f"{asked} {hit.section or ''}"))
+    return len(set(tokenize(hit.text)) - known) <= RESTATES_NEW_WORDS
 
 
 def is_signature(sentence: str) -> bool:

@@ -950,6 +950,26 @@ def test_the_best_sentence_is_quoted_with_a_follower_that_goes_on_about_it(parts
     assert spans == [(hits[4].start, hits[4].end), (hits[1].start, hits[1].end)]
 
 
+def test_a_best_sentence_that_restates_the_question_is_quoted_with_the_next(parts: Any) -> None:
+    hits, passages = parts
+    idf = LexicalIndex.of_texts([h.text for h in hits]).idf
+    # hits[2] has a subject of its own, so only the restating rule can bring it in.
+    told = replace(hits[3], text="Validators vote on blocks every four hundred milliseconds.")
+    sentences = [*hits[:3], told, *hits[4:]]
+
+    def cited(question: str) -> list[tuple[int, int]]:
+        retrieval = Retrieval(ranked(sentences, [2]), idf, following(sentences))
+        answer = composed(passages, retrieval, question, threshold=0.0, max_sentences=1)
+        return [(c.start, c.end) for c in answer.citations]
+
+    # "It orders them with a verifiable clock called proof of history." says nothing this
+    # question does not ask about but "orders": what it asks is in the sentence after.
+    asking = "How often do validators vote after the clock called proof of history orders them?"
+    assert cited(asking) == [(hits[2].start, hits[3].end)]
+    # A question that the sentence adds to (verifiable, clock, called) gets it alone.
+    assert cited("What does Solana use as its history?") == [(hits[2].start, hits[2].end)]
+
+
 def test_a_description_is_quoted_with_the_signature_it_describes(parts: Any) -> None:
     hits, passages = parts
     idf = LexicalIndex.of_texts([h.text for h in hits]).idf
@@ -963,7 +983,7 @@ def test_a_description_is_quoted_with_the_signature_it_describes(parts: Any) -> 
         ]
         before = {b.id: a for a, b in pairwise(sentences) if a.passage_id == b.passage_id}
         retrieval = Retrieval(ranked(sentences, [2]), idf, following(sentences), preceding=before)
-        question = "Which function orders transactions with a clock?"
+        question = "Which function orders transactions?"  # the description adds to it
         answer = composed(passages, retrieval, question, threshold=0.0, max_sentences=1)
         return [(c.start, c.end) for c in answer.citations]
 
